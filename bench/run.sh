@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# Cloud Buffer benchmark: how close does the server get to what this machine can do?
+#
+# Measures, on one test file of random data (so content-addressed dedup can't cheat):
+#   limits  - disk write (dd, fsync), upload to a body sink, download via sendfile(2)
+#   server  - upload (PUT /api/v1/files/NAME), download (GET /api/v1/files/ID/content),
+#             peak RSS (VmHWM), and GET /api/v1/me throughput/latency under wrk
+# and prints the figures, the ratios, and PASS/MISS per target. Misses are results, not
+# errors: exit status is 0 unless something actually failed.
+#
+# Knobs (environment): BENCH_SIZE_MIB [1024], BENCH_WRK_SECONDS [10],
+# BENCH_DIR [/var/tmp] (where the temp dir goes: must be the disk you care about),
+# BENCH_SKIP_SERVER=1 (limits only), BENCH_SERVER_BIN (use this server binary, don't
+# build it), BENCH_KEEP=1 (keep the temp dir), CARGO_TARGET_DIR
+# [$HOME/.cache/cloudbuffer-target]. See bench/README.md.
+set -euo pipefail
+
+SIZE_MIB=${BENCH_SIZE_MIB:-1024}
+WRK_SECONDS=${BENCH_WRK_SECONDS:-10}
+BASE=${BENCH_DIR:-/var/tmp}
+SKIP_SERVER=${BENCH_SKIP_SERVER:-0}
+KEEP=${BENCH_KEEP:-0}
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cloudbuffer-target}
+BYTES=$((SIZE_MIB * 1048576))
+QUOTA=$((1 << 40)) # 1 TiB: the quota must never be what stops the upload
+USERNAME=bench
+PASSWORD=bench-password-123
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+
+[[ $SIZE_MIB =~ ^[1-9][0-9]*$ ]] || die "BENCH_SIZE_MIB must be a positive integer"
+[[ $WRK_SECONDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_WRK_SECONDS must be a positive integer"
+
+# --- cleanup: every process we start goes into PIDS; the temp dir goes away -------
+PIDS=()
+DIR=""
+cleanup() {
+    local rc=$? pid
+    trap - EXIT
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [[ -n $DIR && -d $DIR ]]; then
+        if [[ $KEEP == 1 ]]; then log "kept $DIR"; else rm -rf -- "$DIR"; fi
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+forget() { # PID: drop it from PIDS
+    local p keep=()
+    for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+    PIDS=("${keep[@]}")
+}
+stop() { # PID: stop one process we started
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    forget "$1"
+}
+run() { # OUT CMD...: run CMD, stdout to OUT. In the background + wait, because bash
+    # runs the INT/TERM trap only after a foreground child ends (wrk: seconds later).
+    local out=$1 pid rc=0
+    shift
+    "$@" >"$out" &
+    pid=$!
+    PIDS+=("$pid")
+    wait "$pid" || rc=$?
+    forget "$pid"
+    return "$rc"
+}
+
+# --- helpers ------------------------------------------------------------------------
+ensure_cmds() { # install missing commands (package name = command name) with apt-get
+    local missing=() c sudo=()
+    for c in "$@"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
+    ((${#missing[@]} == 0)) && return 0
+    command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]}; install them (no apt-get here)"
+    [[ $(id -u) == 0 ]] || sudo=(sudo)
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    local apt_log
+    apt_log=$(mktemp)
+    if ! "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$apt_log" 2>&1; then
+        # Perhaps stale or missing package lists: refresh them once and retry.
+        if ! { "${sudo[@]}" apt-get update -qq &&
+            "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >>"$apt_log" 2>&1; then
+            tail -n 20 "$apt_log" >&2
+            rm -f "$apt_log"
+            die "could not install ${missing[*]}"
+        fi
+    fi
+    rm -f "$apt_log"
+}
+
+now_ns() { date +%s%N; }
+mbps() { awk -v b="$1" -v ns="$2" 'BEGIN { printf "%.1f", b / 1e6 / (ns / 1e9) }'; } # bytes, ns
+to_mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }                       # bytes/s → MB/s
+
+await_addr() { # LOGFILE PID: the address from the first line "listening on ADDR"
+    local i line
+    for ((i = 0; i < 200; i++)); do
+        line=$(head -n 1 "$1" 2>/dev/null || true)
+        if [[ $line == "listening on "* ]]; then echo "${line#listening on }"; return 0; fi
+        kill -0 "$2" 2>/dev/null || { cat "$1" >&2; return 1; }
+        sleep 0.05
+    done
+    return 1
+}
+
+free_port() { # a port nothing listens on (racy, but only we start servers here)
+    local i p
+    for ((i = 0; i < 100; i++)); do
+        p=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+    done
+    return 1
+}
+
+json_field() { # FILE KEY: the first string or integer value of "KEY" (flat JSON is enough here)
+    sed -n -E 's/.*"'"$2"'"[[:space:]]*:[[:space:]]*("([^"]*)"|(-?[0-9]+)).*/\2\3/p' "$1" | head -n 1
+}
+
+# --- tools, build, temp dir, test file ----------------------------------------------
+command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust: https://rustup.rs)"
+if [[ $SKIP_SERVER == 1 ]]; then ensure_cmds curl; else ensure_cmds curl wrk; fi
+
+pkgs=(-p cloudbuffer-bench)
+[[ $SKIP_SERVER == 1 || -n ${BENCH_SERVER_BIN:-} ]] || pkgs=(-p cloudbuffer-server "${pkgs[@]}")
+log "building (release, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
+(cd "$REPO" && cargo build --release "${pkgs[@]}") || die "build failed"
+BIN=$(cd "$CARGO_TARGET_DIR/release" && pwd)
+SERVER_BIN=${BENCH_SERVER_BIN:-$BIN/cloudbuffer-server}
+[[ $SKIP_SERVER == 1 || -x $SERVER_BIN ]] || die "no server binary at $SERVER_BIN"
+
+mkdir -p "$BASE"
+DIR=$(mktemp -d "$BASE/cloudbuffer-bench.XXXXXX")
+FSTYPE=$(stat -f -c %T "$DIR")
+case $FSTYPE in tmpfs | ramfs) log "warning: $DIR is on $FSTYPE (memory): disk figures will be RAM speeds; set BENCH_DIR" ;; esac
+# Test file + dd file (deleted right after) + the stored blob, plus headroom.
+need_kib=$(((3 * SIZE_MIB + 256) * 1024))
+free_kib=$(df -Pk "$DIR" | awk 'NR == 2 { print $4 }')
+((free_kib >= need_kib)) || die "$DIR: $((free_kib / 1024)) MiB free, need $((need_kib / 1024)) MiB (lower BENCH_SIZE_MIB)"
+
+FILE=$DIR/test.bin
+log "creating a $SIZE_MIB MiB random test file in $DIR"
+random_bytes() { # MIB: that many MiB of random data on stdout
+    if command -v openssl >/dev/null 2>&1; then
+        # openssl rand is ~2x faster than /dev/urandom; its count is an int: ≤ 1 GiB per call.
+        local left=$1 n
+        while ((left > 0)); do
+            n=$((left < 1024 ? left : 1024))
+            openssl rand $((n * 1048576))
+            left=$((left - n))
+        done
+    else
+        head -c $(($1 * 1048576)) /dev/urandom
+    fi
+}
+run "$FILE" random_bytes "$SIZE_MIB" || die "could not create the test file"
+[[ $(stat -c %s "$FILE") == "$BYTES" ]] || die "test file has the wrong size"
+sync # its dirty pages must not be flushed during the dd measurement
+
+# --- limits -------------------------------------------------------------------------
+log "dd: writing $SIZE_MIB MiB with fsync"
+t0=$(now_ns)
+run /dev/null dd if=/dev/zero of="$DIR/dd.bin" bs=1M count="$SIZE_MIB" conv=fsync status=none || die "dd failed"
+t1=$(now_ns)
+DD=$(mbps "$BYTES" $((t1 - t0)))
+rm -f -- "$DIR/dd.bin"
+sync
+
+log "curl upload to the sink"
+"$BIN/sink" --bind 127.0.0.1:0 >"$DIR/sink.log" 2>&1 &
+SINK_PID=$!
+PIDS+=("$SINK_PID")
+SINK_ADDR=$(await_addr "$DIR/sink.log" "$SINK_PID") || die "sink did not start"
+run "$DIR/curl.out" curl -sS -o "$DIR/sink.resp" -T "$FILE" -w '%{http_code} %{speed_upload}\n' "http://$SINK_ADDR/upload" ||
+    die "curl upload to the sink failed"
+read -r code speed <"$DIR/curl.out"
+[[ $code == 200 && $(cat "$DIR/sink.resp") == "received $BYTES" ]] ||
+    die "sink: HTTP $code, $(head -c 200 "$DIR/sink.resp")"
+SINK=$(to_mb "$speed")
+stop "$SINK_PID"
+
+log "curl download from the sendfile server"
+"$BIN/sendfile" --bind 127.0.0.1:0 --file "$FILE" >"$DIR/sendfile.log" 2>&1 &
+SF_PID=$!
+PIDS+=("$SF_PID")
+SF_ADDR=$(await_addr "$DIR/sendfile.log" "$SF_PID") || die "sendfile server did not start"
+run "$DIR/curl.out" curl -sS -o /dev/null -w '%{http_code} %{size_download} %{speed_download}\n' "http://$SF_ADDR/test.bin" ||
+    die "curl download from the sendfile server failed"
+read -r code size speed <"$DIR/curl.out"
+[[ $code == 200 && $size == "$BYTES" ]] || die "sendfile: HTTP $code, $size bytes (expected $BYTES)"
+SENDFILE=$(to_mb "$speed")
+stop "$SF_PID"
+
+# --- the server ---------------------------------------------------------------------
+if [[ $SKIP_SERVER != 1 ]]; then
+    server_fail() { # MESSAGE: die, showing the end of the server's log
+        printf 'bench: error: %s\n--- last lines of the server log (BENCH_KEEP=1 keeps %s)\n' "$1" "$DIR/server.log" >&2
+        tail -n 30 "$DIR/server.log" >&2 || true
+        exit 1
+    }
+    PORT=$(free_port) || die "no free port found"
+    HOST=127.0.0.1:$PORT
+    URL=http://$HOST
+    log "starting $SERVER_BIN on $HOST"
+    "$SERVER_BIN" --bind "$HOST" --data-dir "$DIR/data" \
+        --max-file-bytes $((BYTES + 1048576)) --quota-bytes "$QUOTA" >"$DIR/server.log" 2>&1 &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    for ((i = 0; ; i++)); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/healthz" || true)
+        [[ $code == 200 ]] && break
+        kill -0 "$SERVER_PID" 2>/dev/null || server_fail "the server exited during startup"
+        ((i < 300)) || server_fail "GET /healthz not 200 after 30 s (last: $code)"
+        sleep 0.1
+    done
+
+    auth() { # ENDPOINT STATUS: register or log in; sets TOKEN (logging in again keeps it fresh)
+        local code
+        code=$(curl -sS -o "$DIR/auth.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+            -d "{\"username\":\"$USERNAME\",\"password\":\"$PASSWORD\"}" "$URL/api/v1/auth/$1") ||
+            server_fail "POST /api/v1/auth/$1 failed"
+        [[ $code == "$2" ]] || server_fail "POST /api/v1/auth/$1: HTTP $code: $(head -c 300 "$DIR/auth.json")"
+        TOKEN=$(json_field "$DIR/auth.json" access_token)
+        [[ -n $TOKEN ]] || server_fail "no access_token in: $(head -c 300 "$DIR/auth.json")"
+    }
+    rss_mib() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$SERVER_PID/status"; }
+
+    auth register 201
+    sync
+    log "upload to the server (PUT /api/v1/files/bench.bin)"
+    run "$DIR/curl.out" curl -sS -o "$DIR/upload.json" -w '%{http_code} %{speed_upload}\n' \
+        -H "Authorization: Bearer $TOKEN" -T "$FILE" "$URL/api/v1/files/bench.bin" ||
+        server_fail "curl upload to the server failed"
+    read -r code speed <"$DIR/curl.out"
+    [[ $code == 201 ]] || server_fail "upload: HTTP $code: $(head -c 300 "$DIR/upload.json")"
+    UP=$(to_mb "$speed")
+    RSS_UP=$(rss_mib)
+    FILE_ID=$(json_field "$DIR/upload.json" id)
+    FILE_HASH=$(json_field "$DIR/upload.json" hash)
+    FILE_SIZE=$(json_field "$DIR/upload.json" size)
+    [[ -n $FILE_ID ]] || server_fail "no id in the FileInfo: $(head -c 300 "$DIR/upload.json")"
+    [[ $FILE_SIZE == "$BYTES" ]] || server_fail "FileInfo size is '$FILE_SIZE', expected $BYTES"
+
+    auth login 200
+    log "download from the server (GET /api/v1/files/$FILE_ID/content)"
+    run "$DIR/curl.out" curl -sS -o /dev/null -w '%{http_code} %{size_download} %{speed_download}\n' \
+        -H "Authorization: Bearer $TOKEN" "$URL/api/v1/files/$FILE_ID/content" ||
+        server_fail "curl download from the server failed"
+    read -r code size speed <"$DIR/curl.out"
+    [[ $code == 200 && $size == "$BYTES" ]] || server_fail "download: HTTP $code, $size bytes (expected $BYTES)"
+    DOWN=$(to_mb "$speed")
+    RSS_DOWN=$(rss_mib)
+
+    auth login 200
+    code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$URL/api/v1/me") || true
+    [[ $code == 200 ]] || server_fail "GET /api/v1/me: HTTP $code"
+    log "wrk -t2 -c50 -d${WRK_SECONDS}s on GET /api/v1/me"
+    run "$DIR/wrk.out" wrk -t2 -c50 -d"${WRK_SECONDS}s" --latency -H "Authorization: Bearer $TOKEN" "$URL/api/v1/me" ||
+        server_fail "wrk failed"
+    WRK_OUT=$(cat "$DIR/wrk.out")
+    RPS=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$WRK_OUT")
+    P99=$(awk '$1 == "99%" { print $2 }' <<<"$WRK_OUT")
+    NON2XX=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$WRK_OUT")
+    SOCKERR=$(sed -n 's/^ *Socket errors: *//p' <<<"$WRK_OUT")
+    [[ -n $RPS && -n $P99 ]] || server_fail "could not read wrk's output: $WRK_OUT"
+    RSS_WRK=$(rss_mib)
+
+    if command -v b3sum >/dev/null 2>&1; then
+        log "checking the stored hash with b3sum"
+        B3=$(b3sum "$FILE" | awk '{ print $1 }')
+        if [[ $B3 == "$FILE_HASH" ]]; then HASH_CHECK="OK (FileInfo hash = b3sum)"; else HASH_CHECK="MISMATCH: server $FILE_HASH, b3sum $B3"; fi
+    else
+        HASH_CHECK="skipped (b3sum not installed)"
+    fi
+    stop "$SERVER_PID"
+fi
+
+# --- report -------------------------------------------------------------------------
+verdict() { awk -v v="$1" -v lim="$2" -v op="$3" 'BEGIN { ok = (op == "ge") ? v >= lim : v <= lim; print ok ? "PASS" : "MISS" }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
+
+echo
+echo "Cloud Buffer benchmark: $SIZE_MIB MiB random file, $(nproc) CPUs, temp dir on $FSTYPE ($BASE)"
+echo "MB = 10^6 bytes; speeds are curl's averages over the whole transfer."
+echo
+echo "Limits of this machine"
+printf '  %-40s %10s MB/s\n' "disk write (dd bs=1M conv=fsync)" "$DD"
+printf '  %-40s %10s MB/s\n' "upload to sink (curl -T)" "$SINK"
+printf '  %-40s %10s MB/s\n' "download from sendfile (curl)" "$SENDFILE"
+if [[ $SKIP_SERVER == 1 ]]; then
+    echo
+    echo "Server: skipped (BENCH_SKIP_SERVER=1)"
+    exit 0
+fi
+echo
+echo "Server ($SERVER_BIN)"
+printf '  %-40s %10s MB/s\n' "upload (PUT /api/v1/files/bench.bin)" "$UP"
+printf '  %-40s %10s MB/s\n' "download (GET /api/v1/files/ID/content)" "$DOWN"
+printf '  %-40s %10s MiB\n' "peak RSS after upload (VmHWM)" "$RSS_UP"
+printf '  %-40s %10s MiB\n' "peak RSS after download" "$RSS_DOWN"
+printf '  %-40s %10s MiB\n' "peak RSS after wrk" "$RSS_WRK"
+printf '  %-40s %10s req/s, p99 %s\n' "GET /api/v1/me (wrk -t2 -c50 -d${WRK_SECONDS}s)" "$RPS" "$P99"
+[[ -z $NON2XX ]] || printf '  %-40s %10s  (req/s counts them: not a clean figure)\n' "  non-2xx responses" "$NON2XX"
+[[ -z $SOCKERR ]] || printf '  %-40s %s\n' "  socket errors" "$SOCKERR"
+printf '  %-40s %s\n' "content hash" "$HASH_CHECK"
+
+UP_LIMIT=$(awk -v a="$SINK" -v b="$DD" 'BEGIN { print (a < b) ? a : b }')
+UP_TARGET=$(awk -v l="$UP_LIMIT" 'BEGIN { printf "%.1f", 0.8 * l }')
+DOWN_TARGET=$(awk -v l="$SENDFILE" 'BEGIN { printf "%.1f", 0.8 * l }')
+echo
+echo "Targets"
+printf '  %-52s %-26s %s\n' \
+    "upload >= 80% of min(sink, dd) = $UP_TARGET MB/s" "$UP MB/s = $(pct "$UP" "$UP_LIMIT") of $UP_LIMIT" "$(verdict "$UP" "$UP_TARGET" ge)" \
+    "download >= 80% of sendfile = $DOWN_TARGET MB/s" "$DOWN MB/s = $(pct "$DOWN" "$SENDFILE") of $SENDFILE" "$(verdict "$DOWN" "$DOWN_TARGET" ge)" \
+    "peak RSS (upload + download) <= 64 MiB" "$RSS_DOWN MiB" "$(verdict "$RSS_DOWN" 64 le)"
+printf '  %-52s %-26s %s\n' "GET /api/v1/me under wrk (no target)" "$RPS req/s, p99 $P99" "info"
+
+# A wrong hash is a broken server, not a slow one.
+[[ $HASH_CHECK != MISMATCH* ]] || die "the server's content hash does not match b3sum"

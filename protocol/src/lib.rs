@@ -1,0 +1,198 @@
+//! Wire types of the Cloud Buffer HTTP API (`/api/v1`), shared by the server
+//! and every Rust client so both sides agree on the JSON by construction.
+//!
+//! Times travel as RFC 3339 UTC strings, sizes as bytes, durations as whole
+//! seconds. The contract itself is described in `docs/API.md`.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// The body of every non-2xx JSON response.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ErrorBody {
+    /// The error itself.
+    pub error: ErrorDetail,
+}
+
+/// A stable machine-readable code plus a message for people.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ErrorDetail {
+    /// A snake_case word a client can switch on, e.g. `file_too_large`.
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// `POST /api/v1/auth/register` and `POST /api/v1/auth/login`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Credentials {
+    /// 1–64 characters: letters, digits, `.`, `_`, `-`.
+    pub username: String,
+    /// At least 8 characters.
+    pub password: String,
+    /// A label for the device signing in, shown in the device list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
+}
+
+/// `POST /api/v1/auth/refresh`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RefreshRequest {
+    /// The refresh token from the last token response; each one works once.
+    pub refresh_token: String,
+}
+
+/// Tokens answered by register, login and refresh.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Tokens {
+    /// A short-lived JWT for `Authorization: Bearer …`.
+    pub access_token: String,
+    /// Single-use token for `POST /api/v1/auth/refresh`.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// The device (session) these tokens belong to.
+    pub device_id: String,
+}
+
+/// One signed-in device of the user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Device {
+    /// Device id.
+    pub id: String,
+    /// The name given at sign-in.
+    pub name: String,
+    /// When the device signed in.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last authenticated request (to the minute).
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen_at: OffsetDateTime,
+    /// True for the device making this request.
+    pub current: bool,
+}
+
+/// The limits that apply to a user.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Limits {
+    /// Files kept per user; one more evicts the oldest.
+    pub max_files: u64,
+    /// Largest single upload in bytes.
+    pub max_file_bytes: u64,
+    /// Total bytes a user may hold.
+    pub quota_bytes: u64,
+    /// Life of files and clips in seconds.
+    pub expiry_seconds: u64,
+    /// Clips kept in the buffer history.
+    pub clip_history: u64,
+}
+
+/// `GET /api/v1/me`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Me {
+    /// User id.
+    pub id: String,
+    /// User name.
+    pub username: String,
+    /// Admins may use `/api/v1/admin/*`.
+    pub is_admin: bool,
+    /// When the account was made.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The limits that apply to this user.
+    pub limits: Limits,
+}
+
+/// `GET /api/v1/stats`: one user's usage.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Stats {
+    /// Files currently held (expired ones not yet purged excluded).
+    pub files: u64,
+    /// The file limit.
+    pub max_files: u64,
+    /// Sum of the sizes of the files held.
+    pub bytes_used: u64,
+    /// The byte quota.
+    pub quota_bytes: u64,
+    /// Clips in the buffer history.
+    pub clips: u64,
+    /// Share links that can still be used.
+    pub shares_active: u64,
+    /// Completed downloads of this user's files.
+    pub downloads: u64,
+    /// Bytes served in those downloads.
+    pub bytes_downloaded: u64,
+    /// When the next file expires, if any.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_expiry_at: Option<OffsetDateTime>,
+}
+
+/// A stored file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FileInfo {
+    /// File id.
+    pub id: String,
+    /// The file's name, sanitized (no path, no control characters).
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// BLAKE3 of the content, lowercase hex.
+    pub hash: String,
+    /// Media type, from the name and the content.
+    pub content_type: String,
+    /// Upload time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// After this the file answers 410 and is then purged.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Completed downloads.
+    pub downloads: u64,
+}
+
+/// `GET /api/v1/admin/stats`: server totals and per-user usage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AdminStats {
+    /// Registered users.
+    pub users: u64,
+    /// Files held by all users.
+    pub files: u64,
+    /// Sum of file sizes as users see them.
+    pub bytes_used: u64,
+    /// Distinct blobs on disk (identical content is stored once).
+    pub blobs: u64,
+    /// Bytes on disk in the store.
+    pub blob_bytes: u64,
+    /// Usage per user, by user name.
+    pub per_user: Vec<UserUsage>,
+}
+
+/// One user's line in [`AdminStats`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct UserUsage {
+    /// User name.
+    pub username: String,
+    /// Files held.
+    pub files: u64,
+    /// Bytes held.
+    pub bytes_used: u64,
+    /// Completed downloads.
+    pub downloads: u64,
+}

@@ -1,0 +1,175 @@
+//! The `AuthUser` extractor: Bearer JWTs and HTTP Basic, one DB lookup each.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use base64::Engine;
+
+use super::password::verify_password;
+use super::tokens::TokenError;
+use crate::db::{now_ms, UserRow};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How long verified Basic credentials are trusted without re-hashing.
+const BASIC_CACHE_TTL: Duration = Duration::from_secs(60);
+const BASIC_CACHE_MAX: usize = 10_000;
+/// `last_seen_at` is written at most this often per device.
+const LAST_SEEN_RESOLUTION_MS: i64 = 60_000;
+
+/// An authenticated request's user.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    /// The user.
+    pub user: UserRow,
+    /// The device, for Bearer tokens; None for HTTP Basic.
+    pub device_id: Option<String>,
+}
+
+/// The client's address (the TCP peer).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip())
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        Ok(ClientIp(ip))
+    }
+}
+
+/// Recently verified Basic credentials, keyed by a keyed hash of
+/// `user:password` so no password is kept in memory.
+#[derive(Debug, Default)]
+pub struct BasicCache {
+    entries: Mutex<HashMap<[u8; 32], (String, Instant)>>,
+}
+
+impl BasicCache {
+    /// True if these credentials were verified against this password hash
+    /// within the TTL.
+    fn hit(&self, key: &[u8; 32], password_hash: &str) -> bool {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key)
+            .is_some_and(|(hash, at)| hash == password_hash && at.elapsed() < BASIC_CACHE_TTL)
+    }
+
+    fn insert(&self, key: [u8; 32], password_hash: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= BASIC_CACHE_MAX {
+            entries.retain(|_, (_, at)| at.elapsed() < BASIC_CACHE_TTL);
+            if entries.len() >= BASIC_CACHE_MAX {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (password_hash.to_string(), Instant::now()));
+    }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await.expect("infallible");
+        let Some(header) = parts.headers.get(AUTHORIZATION) else {
+            return Err(ApiError::unauthorized(
+                "missing_credentials",
+                "sign in: send a Bearer token or HTTP Basic credentials",
+            ));
+        };
+        let value = header.to_str().map_err(|_| malformed())?;
+        let (scheme, rest) = value.split_once(' ').ok_or_else(malformed)?;
+        let rest = rest.trim();
+        if scheme.eq_ignore_ascii_case("bearer") {
+            bearer(state, rest).await
+        } else if scheme.eq_ignore_ascii_case("basic") {
+            basic(state, rest, ip).await
+        } else {
+            Err(ApiError::unauthorized(
+                "unsupported_auth_scheme",
+                "use `Authorization: Bearer <token>` or HTTP Basic",
+            ))
+        }
+    }
+}
+
+fn malformed() -> ApiError {
+    ApiError::unauthorized("invalid_credentials", "the Authorization header is malformed")
+}
+
+async fn bearer(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+    let claims = state.keys.verify(token).map_err(|e| match e {
+        TokenError::Expired => {
+            ApiError::unauthorized("token_expired", "the access token has expired; refresh it")
+        }
+        TokenError::Invalid => ApiError::unauthorized("invalid_token", "the access token is not valid"),
+    })?;
+    let session = state.db.session(&claims.did, &claims.sub).await?.ok_or_else(|| {
+        ApiError::unauthorized("session_revoked", "this device has been signed out")
+    })?;
+    let now = now_ms();
+    if now - session.last_seen_at > LAST_SEEN_RESOLUTION_MS {
+        state.db.touch_device(&claims.did, now).await?;
+    }
+    Ok(AuthUser { user: session.user, device_id: Some(claims.did) })
+}
+
+async fn basic(state: &AppState, encoded: &str, ip: IpAddr) -> Result<AuthUser, ApiError> {
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(malformed)?;
+    let (username, password) = decoded.split_once(':').ok_or_else(malformed)?;
+    let key = blake3::Hasher::new_keyed(&state.keys.cache_key)
+        .update(username.as_bytes())
+        .update(&[0])
+        .update(password.as_bytes())
+        .finalize();
+    let user = state.db.user_by_name(username).await?;
+    if let Some(user) = &user {
+        if state.basic_cache.hit(key.as_bytes(), &user.password_hash) {
+            return Ok(AuthUser { user: user.clone(), device_id: None });
+        }
+    }
+    state.check_auth_rate(ip, username)?;
+    let hash = user.as_ref().map_or_else(|| state.dummy_hash.clone(), |u| u.password_hash.clone());
+    let valid = verify_password(password.to_string(), hash).await;
+    match user {
+        Some(user) if valid => {
+            state.basic_cache.insert(*key.as_bytes(), &user.password_hash);
+            Ok(AuthUser { user, device_id: None })
+        }
+        _ => Err(ApiError::unauthorized("invalid_credentials", "wrong user name or password")),
+    }
+}
+
+/// `AuthUser` that must be an admin.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub AuthUser);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        if !user.user.is_admin {
+            return Err(ApiError::Forbidden {
+                code: "admin_required",
+                message: "this needs an admin account".into(),
+            });
+        }
+        Ok(AdminUser(user))
+    }
+}

@@ -1,0 +1,10 @@
+//! Accounts and authentication: passwords, tokens, rate limits, the
+//! `AuthUser` extractor and the sign-in logic behind the auth endpoints.
+
+pub mod extract;
+pub mod password;
+pub mod ratelimit;
+pub mod service;
+pub mod tokens;
+
+pub use extract::{AuthUser, BasicCache, ClientIp};

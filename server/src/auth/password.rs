@@ -1,0 +1,59 @@
+//! Password hashing (argon2id) and the rules for names and passwords.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+
+use crate::error::ApiError;
+
+/// Hashes a password with argon2id on a blocking thread (it takes tens of ms).
+pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::encode_b64(&crate::ids::random_bytes(16))
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+}
+
+/// Checks a password against a stored hash on a blocking thread.
+pub async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// 1–64 characters from `[A-Za-z0-9._-]`.
+pub fn validate_username(name: &str) -> Result<(), ApiError> {
+    let ok = (1..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable(
+            "invalid_username",
+            "user names are 1 to 64 characters: letters, digits, '.', '_' or '-'",
+        ))
+    }
+}
+
+/// At least 8 characters, at most 1024 bytes.
+pub fn validate_password(password: &str) -> Result<(), ApiError> {
+    if password.chars().count() < 8 {
+        return Err(ApiError::unprocessable(
+            "weak_password",
+            "passwords need at least 8 characters",
+        ));
+    }
+    if password.len() > 1024 {
+        return Err(ApiError::unprocessable("invalid_password", "passwords are at most 1024 bytes"));
+    }
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! Server configuration: command-line flags, `CLOUDBUFFER_*` environment
+//! variables and an optional TOML file, merged in that order of precedence.
+//!
+//! Flags and environment are read by clap (a flag wins over its variable);
+//! the file only fills what neither gave, and built-in defaults fill the rest.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
+
+/// Who may create accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    /// Anyone may register through the API.
+    Open,
+    /// Only an admin, with `cloudbuffer-server user add`.
+    Closed,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The settings as given on the command line or in the environment.
+/// Every field is optional so the config file can fill the gaps.
+#[derive(Debug, Clone, Default, Args, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "CLOUDBUFFER_BIND", global = true)]
+    pub bind: Option<SocketAddr>,
+    /// Directory for the database (SQLite default), store/ and secrets [default: ./data]
+    #[arg(long, env = "CLOUDBUFFER_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://…` database URL [default: SQLite file cloudbuffer.db in the data dir]
+    #[arg(long, env = "CLOUDBUFFER_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Base URL of share links and QR codes, as phones will reach it [default: http://<bind>]
+    #[arg(long, env = "CLOUDBUFFER_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Life of files and clips, in seconds [default: 7200]
+    #[arg(long, env = "CLOUDBUFFER_EXPIRY_SECONDS", global = true)]
+    pub expiry_seconds: Option<u64>,
+    /// Files per user; storing one more evicts the oldest [default: 20]
+    #[arg(long, env = "CLOUDBUFFER_MAX_FILES", global = true)]
+    pub max_files: Option<u64>,
+    /// Largest upload, in bytes [default: 536870912 = 512 MiB]
+    #[arg(long, env = "CLOUDBUFFER_MAX_FILE_BYTES", global = true)]
+    pub max_file_bytes: Option<u64>,
+    /// Bytes each user may hold [default: 2147483648 = 2 GiB]
+    #[arg(long, env = "CLOUDBUFFER_QUOTA_BYTES", global = true)]
+    pub quota_bytes: Option<u64>,
+    /// Clips kept per user [default: 50]
+    #[arg(long, env = "CLOUDBUFFER_CLIP_HISTORY", global = true)]
+    pub clip_history: Option<u64>,
+    /// `open`: anyone may register; `closed`: only admins add users [default: open]
+    #[arg(long, env = "CLOUDBUFFER_REGISTRATION", global = true)]
+    pub registration: Option<Registration>,
+    /// How often expired items are purged, in seconds [default: 60]
+    #[arg(long, env = "CLOUDBUFFER_SWEEP_INTERVAL_SECONDS", global = true)]
+    pub sweep_interval_seconds: Option<u64>,
+    /// Life of access tokens, in seconds [default: 900]
+    #[arg(long, env = "CLOUDBUFFER_ACCESS_TOKEN_SECONDS", global = true)]
+    pub access_token_seconds: Option<u64>,
+    /// Secret that signs access tokens [default: generated on first start, kept in <data-dir>/jwt_secret]
+    #[arg(long, env = "CLOUDBUFFER_JWT_SECRET", global = true, hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Login, register and failed Basic attempts allowed per minute, per client address and per user name [default: 20]
+    #[arg(long, env = "CLOUDBUFFER_AUTH_ATTEMPTS_PER_MINUTE", global = true)]
+    pub auth_attempts_per_minute: Option<u32>,
+    /// Log format: human or json [default: human]
+    #[arg(long, env = "CLOUDBUFFER_LOG_FORMAT", global = true)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// The effective configuration, every value decided.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Database URL.
+    pub database_url: String,
+    /// Public base URL without a trailing slash.
+    pub public_url: String,
+    /// Life of files and clips.
+    pub expiry_seconds: u64,
+    /// Files per user.
+    pub max_files: u64,
+    /// Largest upload.
+    pub max_file_bytes: u64,
+    /// Bytes per user.
+    pub quota_bytes: u64,
+    /// Clips kept per user.
+    pub clip_history: u64,
+    /// Who may register.
+    pub registration: Registration,
+    /// Sweeper period.
+    pub sweep_interval_seconds: u64,
+    /// Access token life.
+    pub access_token_seconds: u64,
+    /// Configured JWT secret, if any.
+    pub jwt_secret: Option<String>,
+    /// Auth attempts per minute per key.
+    pub auth_attempts_per_minute: u32,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for these settings.
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: Box<toml::de::Error>,
+    },
+    /// A value is out of range.
+    #[error("invalid setting {name}: {reason}")]
+    Invalid {
+        /// The setting.
+        name: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
+}
+
+impl Settings {
+    /// Reads a TOML config file with the same names in snake_case.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        toml::from_str(&text)
+            .map_err(|source| ConfigError::Parse { path: path.into(), source: Box::new(source) })
+    }
+
+    /// Fills every unset value from `other`.
+    pub fn or(self, other: Settings) -> Settings {
+        Settings {
+            bind: self.bind.or(other.bind),
+            data_dir: self.data_dir.or(other.data_dir),
+            database_url: self.database_url.or(other.database_url),
+            public_url: self.public_url.or(other.public_url),
+            expiry_seconds: self.expiry_seconds.or(other.expiry_seconds),
+            max_files: self.max_files.or(other.max_files),
+            max_file_bytes: self.max_file_bytes.or(other.max_file_bytes),
+            quota_bytes: self.quota_bytes.or(other.quota_bytes),
+            clip_history: self.clip_history.or(other.clip_history),
+            registration: self.registration.or(other.registration),
+            sweep_interval_seconds: self.sweep_interval_seconds.or(other.sweep_interval_seconds),
+            access_token_seconds: self.access_token_seconds.or(other.access_token_seconds),
+            jwt_secret: self.jwt_secret.or(other.jwt_secret),
+            auth_attempts_per_minute: self.auth_attempts_per_minute.or(other.auth_attempts_per_minute),
+            log_format: self.log_format.or(other.log_format),
+        }
+    }
+
+    /// Applies the defaults and checks the values.
+    pub fn resolve(self) -> Result<Config, ConfigError> {
+        let bind = self.bind.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let data_dir = self.data_dir.unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = self.database_url.unwrap_or_else(|| {
+            format!("sqlite://{}", data_dir.join("cloudbuffer.db").display())
+        });
+        let public_url = self
+            .public_url
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_string();
+        let positive = |name, value: u64| {
+            if value == 0 {
+                Err(ConfigError::Invalid { name, reason: "must be at least 1" })
+            } else {
+                Ok(value)
+            }
+        };
+        Ok(Config {
+            bind,
+            data_dir,
+            database_url,
+            public_url,
+            expiry_seconds: positive("expiry_seconds", self.expiry_seconds.unwrap_or(7200))?,
+            max_files: positive("max_files", self.max_files.unwrap_or(20))?,
+            max_file_bytes: positive("max_file_bytes", self.max_file_bytes.unwrap_or(512 << 20))?,
+            quota_bytes: positive("quota_bytes", self.quota_bytes.unwrap_or(2 << 30))?,
+            clip_history: positive("clip_history", self.clip_history.unwrap_or(50))?,
+            registration: self.registration.unwrap_or(Registration::Open),
+            sweep_interval_seconds: positive(
+                "sweep_interval_seconds",
+                self.sweep_interval_seconds.unwrap_or(60),
+            )?,
+            access_token_seconds: positive(
+                "access_token_seconds",
+                self.access_token_seconds.unwrap_or(900),
+            )?,
+            jwt_secret: self.jwt_secret,
+            auth_attempts_per_minute: self.auth_attempts_per_minute.unwrap_or(20).max(1),
+            log_format: self.log_format.unwrap_or(LogFormat::Human),
+        })
+    }
+}
+
+impl Config {
+    /// A configuration for tests and embedding: defaults around `data_dir`.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Config {
+        Settings { data_dir: Some(data_dir.into()), ..Settings::default() }
+            .resolve()
+            .expect("defaults are valid")
+    }
+}

@@ -1,0 +1,374 @@
+//! Files, blobs and their reference counts, eviction, expiry and usage.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::Database;
+
+/// A file as stored.
+#[derive(Debug, Clone)]
+pub struct FileRow {
+    /// Public id.
+    pub id: String,
+    /// Owner.
+    pub user_id: String,
+    /// Sanitized name.
+    pub name: String,
+    /// Bytes.
+    pub size: i64,
+    /// BLAKE3, hex.
+    pub hash: String,
+    /// Media type.
+    pub content_type: String,
+    /// Upload time, ms.
+    pub created_at: i64,
+    /// Expiry time, ms.
+    pub expires_at: i64,
+    /// Completed downloads.
+    pub downloads: i64,
+}
+
+/// A file about to be recorded (its blob is already durable in the store).
+pub type NewFile = FileRow;
+
+/// Why a file went away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoveReason {
+    /// Its owner deleted it.
+    Deleted,
+    /// Its time ran out.
+    Expired,
+    /// A newer file pushed it past the user's file limit.
+    Evicted,
+}
+
+/// A file removed from the database, for notifications.
+#[derive(Debug, Clone)]
+pub struct PurgedFile {
+    /// File id.
+    pub id: String,
+    /// Owner.
+    pub user_id: String,
+    /// Why.
+    pub reason: RemoveReason,
+}
+
+/// The result of recording an uploaded file.
+#[derive(Debug)]
+pub enum StoreOutcome {
+    /// Recorded; these files made room or had expired, and these blobs lost
+    /// their last reference (the caller unlinks them).
+    Stored {
+        /// Files removed in the same transaction.
+        removed: Vec<PurgedFile>,
+        /// Blobs no longer referenced.
+        dead_blobs: Vec<String>,
+    },
+    /// Nothing recorded: the user would exceed the quota.
+    OverQuota {
+        /// Bytes the user would hold.
+        would_use: i64,
+    },
+}
+
+/// One user's usage.
+#[derive(Debug, Clone, Default)]
+pub struct UsageRow {
+    /// User name.
+    pub username: String,
+    /// Live files.
+    pub files: i64,
+    /// Bytes in live files.
+    pub bytes_used: i64,
+    /// Earliest expiry among them, ms.
+    pub next_expiry_at: Option<i64>,
+    /// Completed downloads (lifetime).
+    pub downloads: i64,
+    /// Bytes served in them.
+    pub bytes_downloaded: i64,
+}
+
+const FILE_COLUMNS: &str =
+    "id, user_id, name, size, hash, content_type, created_at, expires_at, downloads";
+
+fn file_from_row(row: &SqliteRow) -> FileRow {
+    FileRow {
+        id: row.get("id"),
+        user_id: row.get("user_id"),
+        name: row.get("name"),
+        size: row.get("size"),
+        hash: row.get("hash"),
+        content_type: row.get("content_type"),
+        created_at: row.get("created_at"),
+        expires_at: row.get("expires_at"),
+        downloads: row.get("downloads"),
+    }
+}
+
+impl Database {
+    /// Records an uploaded file, atomically enforcing the user's file limit
+    /// (oldest evicted) and quota (nothing recorded when exceeded). The
+    /// user's expired files are purged in the same transaction.
+    pub async fn insert_file(
+        &self,
+        file: &NewFile,
+        max_files: u64,
+        quota_bytes: u64,
+        now: i64,
+    ) -> Result<StoreOutcome, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        // Writing first makes SQLite take the write lock immediately, so
+        // concurrent uploads queue here instead of failing to upgrade a read.
+        sqlx::query(
+            "INSERT INTO blobs (hash, size, refcount, created_at) VALUES ($1, $2, 1, $3) \
+             ON CONFLICT (hash) DO UPDATE SET refcount = blobs.refcount + 1",
+        )
+        .bind(&file.hash)
+        .bind(file.size)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(&format!("INSERT INTO files ({FILE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+            .bind(&file.id)
+            .bind(&file.user_id)
+            .bind(&file.name)
+            .bind(file.size)
+            .bind(&file.hash)
+            .bind(&file.content_type)
+            .bind(file.created_at)
+            .bind(file.expires_at)
+            .bind(file.downloads)
+            .execute(&mut *tx)
+            .await?;
+
+        let rows = sqlx::query(
+            "SELECT id, hash, size, expires_at FROM files WHERE user_id = $1 ORDER BY seq DESC",
+        )
+        .bind(&file.user_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut removed = Vec::new();
+        let mut kept = 0u64;
+        let mut would_use = 0i64;
+        for row in &rows {
+            let (id, hash): (String, String) = (row.get("id"), row.get("hash"));
+            let reason = if row.get::<i64, _>("expires_at") <= now {
+                RemoveReason::Expired
+            } else if kept >= max_files {
+                RemoveReason::Evicted
+            } else {
+                kept += 1;
+                would_use += row.get::<i64, _>("size");
+                continue;
+            };
+            removed.push((PurgedFile { id, user_id: file.user_id.clone(), reason }, hash));
+        }
+        if would_use as u64 > quota_bytes {
+            tx.rollback().await?;
+            return Ok(StoreOutcome::OverQuota { would_use });
+        }
+        let dead_blobs = remove_files(&mut tx, &removed).await?;
+        tx.commit().await?;
+        Ok(StoreOutcome::Stored { removed: removed.into_iter().map(|(f, _)| f).collect(), dead_blobs })
+    }
+
+    /// A file by id, if it belongs to this user (expired or not).
+    pub async fn file_of(&self, user_id: &str, id: &str) -> Result<Option<FileRow>, sqlx::Error> {
+        let sql = format!("SELECT {FILE_COLUMNS} FROM files WHERE id = $1 AND user_id = $2");
+        let row = sqlx::query(&sql).bind(id).bind(user_id).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(file_from_row))
+    }
+
+    /// The user's live files, newest first.
+    pub async fn list_files(&self, user_id: &str, now: i64) -> Result<Vec<FileRow>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {FILE_COLUMNS} FROM files WHERE user_id = $1 AND expires_at > $2 ORDER BY seq DESC"
+        );
+        let rows = sqlx::query(&sql).bind(user_id).bind(now).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(file_from_row).collect())
+    }
+
+    /// Deletes one of the user's files. Returns the blobs that lost their
+    /// last reference, or None if the user has no such file.
+    pub async fn delete_file(&self, user_id: &str, id: &str) -> Result<Option<Vec<String>>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let hash: Option<String> = sqlx::query_scalar(
+            "DELETE FROM files WHERE id = $1 AND user_id = $2 RETURNING hash",
+        )
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(hash) = hash else {
+            return Ok(None);
+        };
+        let dead = release_blob(&mut tx, &hash).await?;
+        tx.commit().await?;
+        Ok(Some(dead.into_iter().collect()))
+    }
+
+    /// Deletes every file of a user (before removing the account).
+    pub async fn delete_all_files(&self, user_id: &str) -> Result<Vec<String>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let hashes: Vec<String> =
+            sqlx::query_scalar("DELETE FROM files WHERE user_id = $1 RETURNING hash")
+                .bind(user_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let mut dead = Vec::new();
+        for hash in hashes {
+            dead.extend(release_blob(&mut tx, &hash).await?);
+        }
+        tx.commit().await?;
+        Ok(dead)
+    }
+
+    /// Purges up to `batch` expired files; returns them and the blobs that
+    /// lost their last reference. Call until it returns no files.
+    pub async fn purge_expired(
+        &self,
+        now: i64,
+        batch: i64,
+    ) -> Result<(Vec<PurgedFile>, Vec<String>), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(
+            "DELETE FROM files WHERE id IN (SELECT id FROM files WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2) \
+             RETURNING id, user_id, hash",
+        )
+        .bind(now)
+        .bind(batch)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut purged = Vec::with_capacity(rows.len());
+        let mut dead = Vec::new();
+        for row in &rows {
+            dead.extend(release_blob(&mut tx, row.get("hash")).await?);
+            purged.push(PurgedFile {
+                id: row.get("id"),
+                user_id: row.get("user_id"),
+                reason: RemoveReason::Expired,
+            });
+        }
+        tx.commit().await?;
+        Ok((purged, dead))
+    }
+
+    /// True when some file still references the blob.
+    pub async fn blob_referenced(&self, hash: &str) -> Result<bool, sqlx::Error> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM blobs WHERE hash = $1 AND refcount > 0")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    /// Forgets a blob nobody references; true if it did (then unlink it).
+    pub async fn drop_dead_blob(&self, hash: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM blobs WHERE hash = $1 AND refcount <= 0")
+            .bind(hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Blobs whose last reference went but whose file may still exist.
+    pub async fn dead_blobs(&self) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT hash FROM blobs WHERE refcount <= 0").fetch_all(&self.pool).await
+    }
+
+    /// Users, files and store totals for the metrics gauges.
+    pub async fn totals(&self) -> Result<(i64, i64, i64, i64), sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM files) AS files, \
+             (SELECT COUNT(*) FROM blobs WHERE refcount > 0) AS blobs, \
+             (SELECT COALESCE(SUM(size), 0) FROM blobs WHERE refcount > 0) AS blob_bytes",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.get("users"), row.get("files"), row.get("blobs"), row.get("blob_bytes")))
+    }
+
+    /// Counts one completed download of a file for it and its owner.
+    pub async fn record_download(&self, file: &FileRow, bytes: u64) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE files SET downloads = downloads + 1 WHERE id = $1")
+            .bind(&file.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE users SET downloads = downloads + 1, bytes_downloaded = bytes_downloaded + $1 WHERE id = $2",
+        )
+        .bind(bytes as i64)
+        .bind(&file.user_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+
+    /// Usage of every user, or of one user when `user_id` is given.
+    pub async fn usage(&self, user_id: Option<&str>, now: i64) -> Result<Vec<UsageRow>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT u.username, u.downloads, u.bytes_downloaded, COUNT(f.id) AS files, \
+             COALESCE(SUM(f.size), 0) AS bytes_used, MIN(f.expires_at) AS next_expiry_at \
+             FROM users u LEFT JOIN files f ON f.user_id = u.id AND f.expires_at > $1 \
+             WHERE $2 IS NULL OR u.id = $2 \
+             GROUP BY u.id, u.username, u.downloads, u.bytes_downloaded ORDER BY u.username",
+        )
+        .bind(now)
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| UsageRow {
+                username: r.get("username"),
+                files: r.get("files"),
+                bytes_used: r.get("bytes_used"),
+                next_expiry_at: r.get("next_expiry_at"),
+                downloads: r.get("downloads"),
+                bytes_downloaded: r.get("bytes_downloaded"),
+            })
+            .collect())
+    }
+
+    /// Distinct blobs and their total size.
+    pub async fn blob_totals(&self) -> Result<(i64, i64), sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM blobs WHERE refcount > 0",
+        )
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((row.get("n"), row.get("bytes")))
+    }
+
+    /// Every blob hash the database knows (for the start-up store check).
+    pub async fn all_blob_hashes(&self) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT hash FROM blobs").fetch_all(&self.pool).await
+    }
+}
+
+/// Deletes the listed files and releases their blobs; returns dead blobs.
+async fn remove_files(
+    tx: &mut Transaction<'_, Sqlite>,
+    files: &[(PurgedFile, String)],
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut dead = Vec::new();
+    for (file, hash) in files {
+        sqlx::query("DELETE FROM files WHERE id = $1").bind(&file.id).execute(&mut **tx).await?;
+        dead.extend(release_blob(tx, hash).await?);
+    }
+    Ok(dead)
+}
+
+/// Drops one reference to a blob; returns its hash if that was the last.
+/// The row stays (refcount 0) until the server unlinks the file and drops
+/// it with [`Database::drop_dead_blob`], so a crash in between, or a removal
+/// made by the admin command line, is finished by the next sweep.
+async fn release_blob(tx: &mut Transaction<'_, Sqlite>, hash: &str) -> Result<Option<String>, sqlx::Error> {
+    let left: Option<i64> =
+        sqlx::query_scalar("UPDATE blobs SET refcount = refcount - 1 WHERE hash = $1 RETURNING refcount")
+            .bind(hash)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(left.filter(|n| *n <= 0).map(|_| hash.to_string()))
+}

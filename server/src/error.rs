@@ -1,0 +1,208 @@
+//! The crate's one error type and its single mapping to HTTP.
+//!
+//! Every failure a handler can meet is an [`ApiError`]; `IntoResponse` turns
+//! it into the contract's JSON shape. Internal errors are logged with their
+//! cause and answered with a generic message, never leaking details.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use cloudbuffer_protocol::{ErrorBody, ErrorDetail};
+
+/// Everything that can go wrong while serving a request.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed (bad JSON, bad header, bad multipart…).
+    #[error("{message}")]
+    BadRequest {
+        /// Stable code.
+        code: &'static str,
+        /// Human message.
+        message: String,
+    },
+    /// No or invalid credentials.
+    #[error("{message}")]
+    Unauthorized {
+        /// Stable code.
+        code: &'static str,
+        /// Human message.
+        message: String,
+    },
+    /// Authenticated but not allowed.
+    #[error("{message}")]
+    Forbidden {
+        /// Stable code.
+        code: &'static str,
+        /// Human message.
+        message: String,
+    },
+    /// Unknown, or belongs to someone else.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The route exists but not for this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// Conflicts with existing state.
+    #[error("{message}")]
+    Conflict {
+        /// Stable code.
+        code: &'static str,
+        /// Human message.
+        message: String,
+    },
+    /// Existed once; expired or used up.
+    #[error("{0} has expired")]
+    Gone(&'static str),
+    /// Larger than allowed.
+    #[error("{message}")]
+    TooLarge {
+        /// Stable code.
+        code: &'static str,
+        /// Human message.
+        message: String,
+    },
+    /// Wrong `Content-Type`.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The requested byte range lies outside the content.
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable {
+        /// Content length, for `Content-Range: bytes */len`.
+        size: u64,
+    },
+    /// Well-formed input with invalid values.
+    #[error("{message}")]
+    Unprocessable {
+        /// Stable code.
+        code: &'static str,
+        /// Human message.
+        message: String,
+    },
+    /// Rate limited; retry after this many seconds.
+    #[error("too many attempts; retry in {0} s")]
+    TooManyRequests(u64),
+    /// The user's quota, or the server's disk, is full.
+    #[error("{message}")]
+    InsufficientStorage {
+        /// Stable code.
+        code: &'static str,
+        /// Human message.
+        message: String,
+    },
+    /// A database failure.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A file system failure.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    /// Anything else that is our fault.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Shorthand for handler results.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    /// 400 with a code and message.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest { code, message: message.into() }
+    }
+
+    /// 401 with a code and message.
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unauthorized { code, message: message.into() }
+    }
+
+    /// 422 with a code and message.
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unprocessable { code, message: message.into() }
+    }
+
+    /// The status, stable code and public message of this error.
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        use ApiError::*;
+        match self {
+            BadRequest { code, message } => (StatusCode::BAD_REQUEST, code, message.clone()),
+            Unauthorized { code, message } => (StatusCode::UNAUTHORIZED, code, message.clone()),
+            Forbidden { code, message } => (StatusCode::FORBIDDEN, code, message.clone()),
+            NotFound(what) => (StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this method is not allowed here".into(),
+            ),
+            Conflict { code, message } => (StatusCode::CONFLICT, code, message.clone()),
+            Gone(what) => (StatusCode::GONE, "expired", format!("{what} has expired")),
+            TooLarge { code, message } => (StatusCode::PAYLOAD_TOO_LARGE, code, message.clone()),
+            UnsupportedMediaType(message) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                message.clone(),
+            ),
+            RangeNotSatisfiable { .. } => (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "range_not_satisfiable",
+                "the requested range is outside the content".into(),
+            ),
+            Unprocessable { code, message } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, code, message.clone())
+            }
+            TooManyRequests(secs) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                format!("too many attempts; try again in {secs} s"),
+            ),
+            InsufficientStorage { code, message } => {
+                (StatusCode::INSUFFICIENT_STORAGE, code, message.clone())
+            }
+            Io(e) if is_disk_full(e) => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                "storage_full",
+                "the server's storage is full".into(),
+            ),
+            Database(_) | Io(_) | Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal server error".into(),
+            ),
+        }
+    }
+}
+
+/// True for the I/O errors that mean "no space" rather than "broken".
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded | std::io::ErrorKind::FileTooLarge
+    )
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = self.parts();
+        if status.is_server_error() || status == StatusCode::INSUFFICIENT_STORAGE {
+            tracing::error!(error = %self, "request failed");
+        }
+        let body = ErrorBody { error: ErrorDetail { code: code.to_string(), message } };
+        let mut response = (status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::TooManyRequests(secs) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
+            }
+            ApiError::Unauthorized { .. } => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"cloudbuffer\", Basic realm=\"cloudbuffer\""),
+                );
+            }
+            ApiError::RangeNotSatisfiable { size } => {
+                if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                    headers.insert(header::CONTENT_RANGE, v);
+                }
+            }
+            _ => {}
+        }
+        response
+    }
+}

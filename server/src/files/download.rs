@@ -1,0 +1,202 @@
+//! Serving stored bytes: ETag, Content-Disposition, HEAD and single-range
+//! requests, streamed from disk with a completion hook for download counts.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::Stream;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+use super::names::content_disposition;
+use crate::error::{ApiError, ApiResult};
+
+/// Read size for downloads: large reads keep syscalls per byte low.
+const READ_CHUNK: usize = 256 * 1024;
+
+/// What part of the content to send.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ByteRange {
+    /// Everything, 200.
+    Full,
+    /// `start..=end`, 206.
+    Partial(u64, u64),
+}
+
+/// Parses a `Range` header against a size. Multiple ranges or other units
+/// fall back to the full content (allowed by RFC 9110); a syntactically
+/// valid range outside the content is an error (416).
+pub fn parse_range(value: Option<&str>, size: u64) -> ApiResult<ByteRange> {
+    let Some(spec) = value.and_then(|v| v.trim().strip_prefix("bytes=")) else {
+        return Ok(ByteRange::Full);
+    };
+    if spec.contains(',') {
+        return Ok(ByteRange::Full);
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return Ok(ByteRange::Full);
+    };
+    let unsatisfiable = ApiError::RangeNotSatisfiable { size };
+    let (start, end) = match (first.trim(), last.trim()) {
+        ("", "") => return Ok(ByteRange::Full),
+        ("", suffix) => {
+            let Ok(n) = suffix.parse::<u64>() else { return Ok(ByteRange::Full) };
+            if n == 0 || size == 0 {
+                return Err(unsatisfiable);
+            }
+            (size.saturating_sub(n), size - 1)
+        }
+        (first, last) => {
+            let Ok(start) = first.parse::<u64>() else { return Ok(ByteRange::Full) };
+            let end = if last.is_empty() {
+                size.saturating_sub(1)
+            } else {
+                let Ok(end) = last.parse::<u64>() else { return Ok(ByteRange::Full) };
+                if end < start {
+                    return Ok(ByteRange::Full);
+                }
+                end.min(size.saturating_sub(1))
+            };
+            if start >= size {
+                return Err(unsatisfiable);
+            }
+            (start, end)
+        }
+    };
+    if start == 0 && end + 1 == size {
+        return Ok(ByteRange::Full);
+    }
+    Ok(ByteRange::Partial(start, end))
+}
+
+/// What is being served.
+pub struct Content<'a> {
+    /// Path of the blob.
+    pub path: std::path::PathBuf,
+    /// Size in bytes.
+    pub size: u64,
+    /// BLAKE3 hex, the ETag.
+    pub hash: &'a str,
+    /// Media type.
+    pub content_type: &'a str,
+    /// Name for Content-Disposition.
+    pub name: &'a str,
+}
+
+/// Builds the response for `content`. `on_complete(bytes)` runs when a
+/// body that reaches the end of the content has been fully sent.
+pub async fn serve(
+    content: Content<'_>,
+    request: &HeaderMap,
+    on_complete: impl FnOnce(u64) + Send + 'static,
+) -> ApiResult<Response> {
+    let etag = format!("\"{}\"", content.hash);
+    let mut builder = Response::builder()
+        .header(header::ETAG, &etag)
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::CACHE_CONTROL, "private, no-cache")
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    if let Some(tags) = request.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        if tags.split(',').any(|t| t.trim() == etag || t.trim() == "*") {
+            return builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).map_err(internal);
+        }
+    }
+    let range_header = request.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let if_range_matches = request
+        .get(header::IF_RANGE)
+        .map(|v| v.to_str().map(|t| t.trim() == etag).unwrap_or(false))
+        .unwrap_or(true);
+    let range = if if_range_matches { parse_range(range_header, content.size)? } else { ByteRange::Full };
+
+    let mut file = tokio::fs::File::open(&content.path).await.map_err(|e| {
+        ApiError::Internal(format!("blob {} unreadable: {e}", content.path.display()))
+    })?;
+    let (status, start, len) = match range {
+        ByteRange::Full => (StatusCode::OK, 0, content.size),
+        ByteRange::Partial(start, end) => {
+            builder = builder.header(
+                header::CONTENT_RANGE,
+                format!("bytes {start}-{end}/{}", content.size),
+            );
+            (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
+        }
+    };
+    if start > 0 {
+        file.seek(std::io::SeekFrom::Start(start)).await?;
+    }
+    let reaches_end = start + len == content.size;
+    let stream = Counted {
+        inner: ReaderStream::with_capacity(file.take(len), READ_CHUNK),
+        sent: 0,
+        expected: len,
+        on_complete: reaches_end.then(|| Box::new(on_complete) as Box<dyn FnOnce(u64) + Send>),
+    };
+    let disposition = content_disposition("attachment", content.name);
+    builder
+        .status(status)
+        .header(header::CONTENT_TYPE, HeaderValue::from_str(content.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")))
+        .header(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(internal)?)
+        .header(header::CONTENT_LENGTH, len)
+        .body(Body::from_stream(stream))
+        .map_err(internal)
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(e.to_string())
+}
+
+/// A byte stream that calls a hook once every expected byte was yielded.
+struct Counted<S> {
+    inner: S,
+    sent: u64,
+    expected: u64,
+    on_complete: Option<Box<dyn FnOnce(u64) + Send>>,
+}
+
+impl<S> Stream for Counted<S>
+where
+    S: Stream<Item = std::io::Result<Bytes>> + Unpin,
+{
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let item = Pin::new(&mut this.inner).poll_next(cx);
+        if let Poll::Ready(Some(Ok(chunk))) = &item {
+            this.sent += chunk.len() as u64;
+            // hyper stops polling once Content-Length bytes are out, so the
+            // last byte, not the end of the stream, marks completion.
+            if this.sent == this.expected {
+                if let Some(hook) = this.on_complete.take() {
+                    hook(this.sent);
+                }
+            }
+        }
+        item
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range(None, 10).unwrap(), ByteRange::Full);
+        assert_eq!(parse_range(Some("bytes=0-4"), 10).unwrap(), ByteRange::Partial(0, 4));
+        assert_eq!(parse_range(Some("bytes=5-"), 10).unwrap(), ByteRange::Partial(5, 9));
+        assert_eq!(parse_range(Some("bytes=-3"), 10).unwrap(), ByteRange::Partial(7, 9));
+        assert_eq!(parse_range(Some("bytes=4-100"), 10).unwrap(), ByteRange::Partial(4, 9));
+        assert_eq!(parse_range(Some("bytes=0-9"), 10).unwrap(), ByteRange::Full);
+        assert_eq!(parse_range(Some("bytes=0-1,3-4"), 10).unwrap(), ByteRange::Full);
+        assert_eq!(parse_range(Some("items=0-1"), 10).unwrap(), ByteRange::Full);
+        assert_eq!(parse_range(Some("bytes=x-y"), 10).unwrap(), ByteRange::Full);
+        assert!(parse_range(Some("bytes=10-"), 10).is_err());
+        assert!(parse_range(Some("bytes=-0"), 10).is_err());
+        assert!(parse_range(Some("bytes=0-"), 0).is_err());
+    }
+}

@@ -1,0 +1,217 @@
+//! Files: streaming uploads into the blob store, limits, deletion.
+//! Plain functions over [`AppState`]; the HTTP handlers only adapt to them.
+
+pub mod download;
+pub mod names;
+
+use bytes::Bytes;
+use cloudbuffer_protocol::FileInfo;
+use futures_util::{Stream, StreamExt};
+
+use crate::db::{now_ms, to_time, FileRow, StoreOutcome};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::WrittenBlob;
+use crate::{ids, metrics};
+
+/// The wire form of a stored file.
+pub fn file_info(row: &FileRow) -> FileInfo {
+    FileInfo {
+        id: row.id.clone(),
+        name: row.name.clone(),
+        size: row.size as u64,
+        hash: row.hash.clone(),
+        content_type: row.content_type.clone(),
+        created_at: to_time(row.created_at),
+        expires_at: to_time(row.expires_at),
+        downloads: row.downloads as u64,
+    }
+}
+
+/// "512 MiB" for messages.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 || value.fract() == 0.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::TooLarge {
+        code: "file_too_large",
+        message: format!("file exceeds the {} limit", human_bytes(limit)),
+    }
+}
+
+fn over_quota(quota: u64) -> ApiError {
+    ApiError::InsufficientStorage {
+        code: "quota_exceeded",
+        message: format!("this would exceed your {} quota; delete some files first", human_bytes(quota)),
+    }
+}
+
+/// Streams `body` into the store and records it as a file of `user_id`.
+/// Nothing becomes visible unless the whole body arrived, fit the limits
+/// and is durable on disk.
+pub async fn store_upload<S, E>(
+    state: &AppState,
+    user_id: &str,
+    raw_name: &str,
+    declared_len: Option<u64>,
+    body: S,
+) -> ApiResult<FileRow>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+    E: std::fmt::Display,
+{
+    let limit = state.config.max_file_bytes;
+    if declared_len.is_some_and(|n| n > limit) {
+        return Err(too_large(limit));
+    }
+    if declared_len.is_some_and(|n| n > state.config.quota_bytes) {
+        return Err(over_quota(state.config.quota_bytes));
+    }
+    let name = names::sanitize_file_name(raw_name);
+    let mut writer = state.store.writer()?;
+    let mut body = std::pin::pin!(body);
+    let mut received = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                writer.abort().await;
+                return Err(ApiError::bad_request("upload_interrupted", format!("the upload was cut off: {e}")));
+            }
+        };
+        received += chunk.len() as u64;
+        if received > limit {
+            writer.abort().await;
+            return Err(too_large(limit));
+        }
+        if let Err(e) = writer.write(chunk).await {
+            writer.abort().await;
+            return Err(e.into());
+        }
+    }
+    let blob = writer.finish().await?;
+    metrics::UPLOAD_BYTES.add(blob.size);
+    let now = now_ms();
+    let row = FileRow {
+        id: ids::new_id(),
+        user_id: user_id.to_string(),
+        content_type: names::content_type_for(&name, &blob.head),
+        name,
+        size: blob.size as i64,
+        hash: blob.hash.clone(),
+        created_at: now,
+        expires_at: now + state.config.expiry_seconds as i64 * 1000,
+        downloads: 0,
+    };
+    commit(state, &blob, &row).await?;
+    tracing::info!(file = %row.id, size = row.size, hash = %row.hash, "file stored");
+    Ok(row)
+}
+
+/// Places the blob at its address and records the row, atomically with
+/// respect to blob removal (both under the hash's lock).
+async fn commit(state: &AppState, blob: &WrittenBlob, row: &FileRow) -> ApiResult<()> {
+    let guard = state.store.lock(&blob.hash).await;
+    if let Err(e) = state.store.place(blob).await {
+        let _ = tokio::fs::remove_file(&blob.temp).await;
+        return Err(e.into());
+    }
+    let outcome = state
+        .db
+        .insert_file(row, state.config.max_files, state.config.quota_bytes, row.created_at)
+        .await;
+    let stored = match outcome {
+        Ok(StoreOutcome::Stored { removed, dead_blobs }) => Ok((removed, dead_blobs)),
+        Ok(StoreOutcome::OverQuota { would_use }) => {
+            tracing::info!(user = %row.user_id, would_use, "upload refused: over quota");
+            Err(over_quota(state.config.quota_bytes))
+        }
+        Err(e) => Err(e.into()),
+    };
+    let (removed, dead_blobs) = match stored {
+        Ok(done) => done,
+        Err(e) => {
+            // The blob may have been placed for this upload alone: the
+            // transaction rolled back, so no row (or a dead one) knows it.
+            if !state.db.blob_referenced(&blob.hash).await.unwrap_or(true) {
+                let _ = state.db.drop_dead_blob(&blob.hash).await;
+                let _ = state.store.unlink(&blob.hash).await;
+            }
+            return Err(e);
+        }
+    };
+    drop(guard);
+    metrics::FILES_STORED.add(1);
+    for file in &removed {
+        metrics::count_removal(file.reason);
+        tracing::info!(file = %file.id, reason = ?file.reason, "file removed to make room");
+    }
+    release_blobs(state, dead_blobs).await;
+    Ok(())
+}
+
+/// Unlinks blobs that lost their last reference, unless one came back.
+/// The hash's lock orders this against uploads placing the same content.
+pub async fn release_blobs(state: &AppState, hashes: Vec<String>) {
+    for hash in hashes {
+        let _guard = state.store.lock(&hash).await;
+        match state.db.drop_dead_blob(&hash).await {
+            Ok(true) => {
+                if let Err(e) = state.store.unlink(&hash).await {
+                    tracing::error!(%hash, error = %e, "cannot remove blob");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::error!(%hash, error = %e, "cannot drop blob row"),
+        }
+    }
+}
+
+/// One of the user's files: 404 if it is not theirs, 410 once expired.
+pub async fn owned_file(state: &AppState, user_id: &str, id: &str) -> ApiResult<FileRow> {
+    let row = state.db.file_of(user_id, id).await?.ok_or(ApiError::NotFound("file"))?;
+    if row.expires_at <= now_ms() {
+        return Err(ApiError::Gone("file"));
+    }
+    Ok(row)
+}
+
+/// Deletes one of the user's files.
+pub async fn delete_file(state: &AppState, user_id: &str, id: &str) -> ApiResult<()> {
+    owned_file(state, user_id, id).await?;
+    let dead = state.db.delete_file(user_id, id).await?.ok_or(ApiError::NotFound("file"))?;
+    metrics::count_removal(crate::db::RemoveReason::Deleted);
+    release_blobs(state, dead).await;
+    Ok(())
+}
+
+/// Deletes all of a user's files (before the account goes).
+pub async fn delete_all_files(state: &AppState, user_id: &str) -> ApiResult<()> {
+    let dead = state.db.delete_all_files(user_id).await?;
+    release_blobs(state, dead).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human_bytes(512 << 20), "512 MiB");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(10), "10 bytes");
+    }
+}

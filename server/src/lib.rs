@@ -1,0 +1,25 @@
+//! Cloud Buffer server: accounts, a content-addressed file store with
+//! per-user limits and expiry, served over HTTP with axum.
+//!
+//! Layout: `config` (settings), `db` (every query), `store` (blobs on disk),
+//! `auth` and `files` (the logic, as plain functions), `routes` (thin HTTP
+//! handlers), `app` (middleware and serving), `error` (the one error type).
+
+pub mod admin;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod files;
+pub mod ids;
+pub mod metrics;
+pub mod routes;
+pub mod state;
+pub mod store;
+pub mod sweeper;
+
+pub use app::{launch_with_tcp_listener, make_app, shutdown_signal};
+pub use config::{Config, Settings};
+pub use state::AppState;

@@ -1,0 +1,162 @@
+//! `/api/v1/files`: upload (multipart or raw), list, info, content, delete.
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use cloudbuffer_protocol::{ErrorBody, FileInfo};
+
+use crate::auth::AuthUser;
+use crate::db::now_ms;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiPath;
+use crate::files::download::{self, Content};
+use crate::files::{self, file_info};
+use crate::metrics;
+use crate::state::AppState;
+
+/// The routes of this module. Uploads stream and enforce their own limit,
+/// so the default body limit is lifted for them.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/files",
+            post(upload_multipart).layer(DefaultBodyLimit::disable()).get(list_files),
+        )
+        .route(
+            // One parameter name for the path: PUT takes it as the file name.
+            "/api/v1/files/{id}",
+            get(get_file).delete(delete_file).put(upload_raw).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/api/v1/files/{id}/content", get(file_content))
+}
+
+/// Upload a file as multipart/form-data (field `file`; its filename names the file).
+#[utoipa::path(post, path = "/api/v1/files", tag = "files", security(("bearer" = []), ("basic" = [])),
+    request_body(content_type = "multipart/form-data", description = "a part named `file`"),
+    responses((status = 201, body = FileInfo), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 507, description = "quota exceeded", body = ErrorBody)))]
+pub async fn upload_multipart(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    request: Request,
+) -> ApiResult<(StatusCode, Json<FileInfo>)> {
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_multipart {
+        return Err(ApiError::UnsupportedMediaType(
+            "send multipart/form-data with a `file` part, or PUT the raw bytes to /api/v1/files/{name}".into(),
+        ));
+    }
+    let mut multipart = Multipart::from_request(request, &state)
+        .await
+        .map_err(|e| ApiError::bad_request("malformed_multipart", e.body_text()))?;
+    loop {
+        let field = multipart
+            .next_field()
+            .await
+            .map_err(|e| ApiError::bad_request("malformed_multipart", e.body_text()))?;
+        let Some(field) = field else {
+            return Err(ApiError::bad_request("missing_file_field", "the form has no part named `file`"));
+        };
+        if field.name() == Some("file") {
+            let name = field.file_name().unwrap_or("untitled").to_string();
+            let row = files::store_upload(&state, &auth.user.id, &name, None, field).await?;
+            return Ok((StatusCode::CREATED, Json(file_info(&row))));
+        }
+    }
+}
+
+/// Upload the raw request body as a file named by the last path segment
+/// (so `curl -T photo.jpg …/api/v1/files/` works).
+#[utoipa::path(put, path = "/api/v1/files/{name}", tag = "files", security(("bearer" = []), ("basic" = [])),
+    params(("name" = String, Path, description = "the file's name (percent-encoded UTF-8)")),
+    request_body(content_type = "application/octet-stream", description = "the file's bytes"),
+    responses((status = 201, body = FileInfo), (status = 413, body = ErrorBody),
+        (status = 507, description = "quota exceeded", body = ErrorBody)))]
+pub async fn upload_raw(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiPath(name): ApiPath<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<FileInfo>)> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let row = files::store_upload(&state, &auth.user.id, &name, declared, body.into_data_stream()).await?;
+    Ok((StatusCode::CREATED, Json(file_info(&row))))
+}
+
+/// The user's files, newest first.
+#[utoipa::path(get, path = "/api/v1/files", tag = "files", security(("bearer" = []), ("basic" = [])),
+    responses((status = 200, body = Vec<FileInfo>), (status = 401, body = ErrorBody)))]
+pub async fn list_files(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<Vec<FileInfo>>> {
+    let rows = state.db.list_files(&auth.user.id, now_ms()).await?;
+    Ok(Json(rows.iter().map(file_info).collect()))
+}
+
+/// One file's metadata.
+#[utoipa::path(get, path = "/api/v1/files/{id}", tag = "files", security(("bearer" = []), ("basic" = [])),
+    params(("id" = String, Path, description = "file id")),
+    responses((status = 200, body = FileInfo), (status = 404, body = ErrorBody),
+        (status = 410, description = "expired, not yet purged", body = ErrorBody)))]
+pub async fn get_file(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<FileInfo>> {
+    Ok(Json(file_info(&files::owned_file(&state, &auth.user.id, &id).await?)))
+}
+
+/// The file's bytes, with ETag, Content-Disposition and Range support.
+#[utoipa::path(get, path = "/api/v1/files/{id}/content", tag = "files", security(("bearer" = []), ("basic" = [])),
+    params(("id" = String, Path, description = "file id")),
+    responses((status = 200, description = "the bytes"), (status = 206, description = "the requested range"),
+        (status = 304, description = "If-None-Match matched"), (status = 404, body = ErrorBody),
+        (status = 410, body = ErrorBody), (status = 416, body = ErrorBody)))]
+pub async fn file_content(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let row = files::owned_file(&state, &auth.user.id, &id).await?;
+    let content = Content {
+        path: state.store.blob_path(&row.hash),
+        size: row.size as u64,
+        hash: &row.hash,
+        content_type: &row.content_type,
+        name: &row.name,
+    };
+    let db = state.db.clone();
+    let counted = row.clone();
+    download::serve(content, &headers, move |bytes| {
+        metrics::DOWNLOAD_BYTES.add(bytes);
+        tokio::spawn(async move {
+            if let Err(e) = db.record_download(&counted, bytes).await {
+                tracing::error!(error = %e, "cannot record download");
+            }
+        });
+    })
+    .await
+}
+
+/// Delete a file (owner only).
+#[utoipa::path(delete, path = "/api/v1/files/{id}", tag = "files", security(("bearer" = []), ("basic" = [])),
+    params(("id" = String, Path, description = "file id")),
+    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
+pub async fn delete_file(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    files::delete_file(&state, &auth.user.id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

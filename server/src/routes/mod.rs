@@ -1,0 +1,50 @@
+//! HTTP routes, one module per area, merged here; and the OpenAPI document
+//! generated from their annotations.
+
+pub mod auth;
+pub mod files;
+pub mod ops;
+pub mod user;
+
+use axum::Router;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::state::AppState;
+
+/// Every route of the API.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(auth::router())
+        .merge(files::router())
+        .merge(user::router())
+        .merge(ops::router())
+}
+
+/// The OpenAPI description of the API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Cloud Buffer", description = "Self-hosted clipboard and file buffer. Errors always have the shape `{\"error\":{\"code\",\"message\"}}`."),
+    paths(
+        auth::register, auth::login, auth::refresh, auth::logout, auth::list_devices, auth::revoke_device,
+        user::me, user::stats, user::admin_stats,
+        files::upload_multipart, files::upload_raw, files::list_files, files::get_file, files::file_content,
+        files::delete_file,
+        ops::healthz, ops::prometheus, ops::openapi,
+    ),
+    modifiers(&Security),
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::builder().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+        components.add_security_scheme("basic", SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)));
+    }
+}

@@ -1,0 +1,69 @@
+//! `/healthz`, `/metrics` and `/api/v1/openapi.json`.
+
+use std::sync::OnceLock;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::OpenApi;
+
+use crate::metrics::{self, Gauges};
+use crate::state::AppState;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(prometheus))
+        .route("/api/v1/openapi.json", get(openapi))
+}
+
+/// 200 when the database answers and the store accepts writes, else 503.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "ready"), (status = 503, description = "not ready")))]
+pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let db = state.db.ping().await;
+    let store = state.store.check_writable().await;
+    match (db, store) {
+        (Ok(()), Ok(())) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))),
+        (db, store) => {
+            tracing::error!(database = ?db.err(), store = ?store.err(), "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"error": {"code": "unhealthy", "message": "database or store unavailable"}})),
+            )
+        }
+    }
+}
+
+/// Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus metrics", content_type = "text/plain")))]
+pub async fn prometheus(State(state): State<AppState>) -> impl IntoResponse {
+    let gauges = match state.db.totals().await {
+        Ok((users, files, blobs, blob_bytes)) => Gauges {
+            users: users as u64,
+            files: files as u64,
+            blobs: blobs as u64,
+            blob_bytes: blob_bytes as u64,
+        },
+        Err(e) => {
+            tracing::error!(error = %e, "metrics: cannot read totals");
+            Gauges::default()
+        }
+    };
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics::render(&gauges))
+}
+
+/// This API's OpenAPI 3 description, generated from the handlers.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI document")))]
+pub async fn openapi() -> impl IntoResponse {
+    static DOC: OnceLock<String> = OnceLock::new();
+    let doc = DOC.get_or_init(|| {
+        super::ApiDoc::openapi().to_json().expect("the OpenAPI document serializes")
+    });
+    ([(header::CONTENT_TYPE, "application/json")], doc.as_str())
+}

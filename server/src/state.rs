@@ -1,0 +1,117 @@
+//! The state every handler shares.
+
+use std::net::IpAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use crate::auth::password::hash_password;
+use crate::auth::ratelimit::RateLimiter;
+use crate::auth::tokens::JwtKeys;
+use crate::auth::BasicCache;
+use crate::config::Config;
+use crate::db::Database;
+use crate::error::ApiError;
+use crate::store::BlobStore;
+
+/// Cheap to clone: everything sits behind one `Arc`.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] holds.
+#[derive(Debug)]
+pub struct Shared {
+    /// Effective configuration.
+    pub config: Config,
+    /// The database.
+    pub db: Database,
+    /// The blob store.
+    pub store: BlobStore,
+    /// Token signing keys.
+    pub keys: JwtKeys,
+    /// Limits login, register and Basic attempts.
+    pub auth_limiter: RateLimiter,
+    /// Recently verified Basic credentials.
+    pub basic_cache: BasicCache,
+    /// A hash to verify against for unknown users (constant-time-ish login).
+    pub dummy_hash: String,
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory or store is unusable.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The database could not be opened or migrated.
+    #[error("database {url}: {source}")]
+    Database {
+        /// The URL.
+        url: String,
+        /// Why.
+        source: sqlx::Error,
+    },
+    /// Anything else.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl AppState {
+    /// Opens the data dir, database and store; cleans what a crash left.
+    pub async fn open(config: Config) -> Result<AppState, StartError> {
+        let data_dir_error = |source| StartError::DataDir { path: config.data_dir.clone(), source };
+        std::fs::create_dir_all(&config.data_dir).map_err(data_dir_error)?;
+        let db = Database::connect(&config.database_url)
+            .await
+            .map_err(|source| StartError::Database { url: config.database_url.clone(), source })?;
+        let store = BlobStore::open(&config.data_dir).map_err(data_dir_error)?;
+        let keys = JwtKeys::load(config.jwt_secret.as_deref(), &config.data_dir).map_err(data_dir_error)?;
+        let known = db
+            .all_blob_hashes()
+            .await
+            .map_err(|source| StartError::Database { url: config.database_url.clone(), source })?;
+        let sweep_store = store.clone();
+        let (temps, orphans) = tokio::task::spawn_blocking(move || {
+            sweep_store.sweep_orphans(&known.into_iter().collect())
+        })
+        .await
+        .map_err(|e| StartError::Other(e.to_string()))?
+        .map_err(data_dir_error)?;
+        if temps + orphans > 0 {
+            tracing::info!(temps, orphans, "removed leftovers of an earlier run");
+        }
+        let dummy_hash = hash_password(crate::ids::random_hex(16))
+            .await
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        Ok(AppState(Arc::new(Shared {
+            auth_limiter: RateLimiter::new(config.auth_attempts_per_minute),
+            config,
+            db,
+            store,
+            keys,
+            basic_cache: BasicCache::default(),
+            dummy_hash,
+        })))
+    }
+
+    /// Takes one authentication attempt for this address and user name.
+    pub fn check_auth_rate(&self, ip: IpAddr, username: &str) -> Result<(), ApiError> {
+        let ip_key = format!("ip:{ip}");
+        let user_key = format!("user:{username}");
+        self.auth_limiter
+            .check(&[&ip_key, &user_key])
+            .map_err(ApiError::TooManyRequests)
+    }
+}
