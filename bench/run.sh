@@ -22,16 +22,16 @@ SKIP_SERVER=${BENCH_SKIP_SERVER:-0}
 KEEP=${BENCH_KEEP:-0}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cloudbuffer-target}
-BYTES=$((SIZE_MIB * 1048576))
 QUOTA=$((1 << 40)) # 1 TiB: the quota must never be what stops the upload
-USERNAME=bench
-PASSWORD=bench-password-123
+API_USER=bench
+API_PASSWORD=bench-password-123
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
 [[ $SIZE_MIB =~ ^[1-9][0-9]*$ ]] || die "BENCH_SIZE_MIB must be a positive integer"
 [[ $WRK_SECONDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_WRK_SECONDS must be a positive integer"
+BYTES=$((SIZE_MIB * 1048576))
 
 # --- cleanup: every process we start goes into PIDS; the temp dir goes away -------
 PIDS=()
@@ -223,7 +223,7 @@ if [[ $SKIP_SERVER != 1 ]]; then
     auth() { # ENDPOINT STATUS: register or log in; sets TOKEN (logging in again keeps it fresh)
         local code
         code=$(curl -sS -o "$DIR/auth.json" -w '%{http_code}' -H 'Content-Type: application/json' \
-            -d "{\"username\":\"$USERNAME\",\"password\":\"$PASSWORD\"}" "$URL/api/v1/auth/$1") ||
+            -d "{\"username\":\"$API_USER\",\"password\":\"$API_PASSWORD\"}" "$URL/api/v1/auth/$1") ||
             server_fail "POST /api/v1/auth/$1 failed"
         [[ $code == "$2" ]] || server_fail "POST /api/v1/auth/$1: HTTP $code: $(head -c 300 "$DIR/auth.json")"
         TOKEN=$(json_field "$DIR/auth.json" access_token)
@@ -315,11 +315,11 @@ UP_TARGET=$(awk -v l="$UP_LIMIT" 'BEGIN { printf "%.1f", 0.8 * l }')
 DOWN_TARGET=$(awk -v l="$SENDFILE" 'BEGIN { printf "%.1f", 0.8 * l }')
 echo
 echo "Targets"
-printf '  %-52s %-26s %s\n' \
+printf '  %-52s %-32s %s\n' \
     "upload >= 80% of min(sink, dd) = $UP_TARGET MB/s" "$UP MB/s = $(pct "$UP" "$UP_LIMIT") of $UP_LIMIT" "$(verdict "$UP" "$UP_TARGET" ge)" \
     "download >= 80% of sendfile = $DOWN_TARGET MB/s" "$DOWN MB/s = $(pct "$DOWN" "$SENDFILE") of $SENDFILE" "$(verdict "$DOWN" "$DOWN_TARGET" ge)" \
     "peak RSS (upload + download) <= 64 MiB" "$RSS_DOWN MiB" "$(verdict "$RSS_DOWN" 64 le)"
-printf '  %-52s %-26s %s\n' "GET /api/v1/me under wrk (no target)" "$RPS req/s, p99 $P99" "info"
+printf '  %-52s %-32s %s\n' "GET /api/v1/me under wrk (no target)" "$RPS req/s, p99 $P99" "info"
 
 # A wrong hash is a broken server, not a slow one.
 [[ $HASH_CHECK != MISMATCH* ]] || die "the server's content hash does not match b3sum"

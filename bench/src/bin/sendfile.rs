@@ -55,7 +55,10 @@ fn main() {
 fn serve(conn: &mut Conn, file: &File) -> io::Result<()> {
     while let Some(head) = conn.read_head()? {
         if head.chunked {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "request bodies are not supported"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "request bodies are not supported",
+            ));
         }
         conn.discard(head.content_length.unwrap_or(0))?;
         match head.method.as_str() {
@@ -71,9 +74,13 @@ fn serve(conn: &mut Conn, file: &File) -> io::Result<()> {
 
 /// Sends the headers, then (for GET) the whole file with sendfile(2).
 fn send(conn: &mut Conn, file: &File, head: &Head) -> io::Result<()> {
-    // Size taken per request (fstat is cheap), so a replaced file is not cut short.
+    // Size taken per request (fstat is cheap): a file that grew is sent whole.
     let size = file.metadata()?.len();
-    let conn_hdr = if head.keep_alive { "keep-alive" } else { "close" };
+    let conn_hdr = if head.keep_alive {
+        "keep-alive"
+    } else {
+        "close"
+    };
     let hdr = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {size}\r\nConnection: {conn_hdr}\r\n\r\n"
     );

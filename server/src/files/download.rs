@@ -129,11 +129,20 @@ pub async fn serve(
         file.seek(std::io::SeekFrom::Start(start)).await?;
     }
     let reaches_end = start + len == content.size;
+    let mut on_complete = Some(on_complete);
+    if len == 0 {
+        // hyper never polls an empty body: this download is complete now.
+        if let Some(hook) = on_complete.take() {
+            hook(0);
+        }
+    }
     let stream = Counted {
         inner: ReaderStream::with_capacity(file.take(len), READ_CHUNK),
         sent: 0,
         expected: len,
-        on_complete: reaches_end.then(|| Box::new(on_complete) as Box<dyn FnOnce(u64) + Send>),
+        on_complete: on_complete
+            .filter(|_| reaches_end)
+            .map(|hook| Box::new(hook) as Box<dyn FnOnce(u64) + Send>),
     };
     let disposition = content_disposition("attachment", content.name);
     builder

@@ -1,0 +1,209 @@
+//! The test harness: one real server per test, on a random loopback port,
+//! over a real SQLite file in its own temp dir; helpers to sign up and to
+//! make requests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use cloudbuffer_server::config::Settings;
+use cloudbuffer_server::{launch_with_tcp_listener, AppState};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+/// A running server.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The server's state, for calling logic directly (e.g. the sweeper).
+    pub state: AppState,
+    /// An HTTP client.
+    pub http: reqwest::Client,
+    dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// A signed-up user with a fresh token pair.
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub username: String,
+    pub password: String,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub device_id: String,
+}
+
+impl TestServer {
+    /// A server with default settings (and a relaxed auth rate limit).
+    pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}).await
+    }
+
+    /// A server whose settings `adjust` may change.
+    pub async fn start_with(adjust: impl FnOnce(&mut Settings)) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        TestServer::start_in(dir, adjust).await
+    }
+
+    /// A server over an existing data dir (for restarts).
+    pub async fn start_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Settings)) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let mut settings = Settings {
+            data_dir: Some(dir.path().to_path_buf()),
+            public_url: Some(format!("http://{addr}")),
+            auth_attempts_per_minute: Some(10_000),
+            ..Settings::default()
+        };
+        adjust(&mut settings);
+        let config = settings.resolve().expect("valid settings");
+        let state = AppState::open(config).await.expect("server opens");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(launch_with_tcp_listener(state.clone(), listener, async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            base: format!("http://{addr}"),
+            state,
+            http: reqwest::Client::new(),
+            dir,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server gracefully and hands back its data dir.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server ran");
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::mem::replace(&mut self.dir, dir)
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    /// `base + path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A request to `path`.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, self.url(path))
+    }
+
+    /// A request authenticated as `user` with a Bearer token.
+    pub fn as_user(&self, user: &TestUser, method: Method, path: &str) -> RequestBuilder {
+        self.request(method, path).bearer_auth(&user.access_token)
+    }
+
+    /// Registers `username` (password `password-of-<username>`).
+    pub async fn register(&self, username: &str) -> TestUser {
+        let password = format!("password-of-{username}");
+        let response = self
+            .request(Method::POST, "/api/v1/auth/register")
+            .json(&serde_json::json!({"username": username, "password": password, "device_name": "test"}))
+            .send()
+            .await
+            .expect("register request");
+        assert_eq!(response.status(), StatusCode::CREATED, "register {username}");
+        let tokens: Value = response.json().await.expect("tokens");
+        TestUser {
+            username: username.to_string(),
+            password,
+            access_token: tokens["access_token"].as_str().unwrap().to_string(),
+            refresh_token: tokens["refresh_token"].as_str().unwrap().to_string(),
+            device_id: tokens["device_id"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// Uploads `bytes` as `name` with a raw PUT; returns the FileInfo.
+    pub async fn upload(&self, user: &TestUser, name: &str, bytes: impl Into<reqwest::Body>) -> Value {
+        let response = self
+            .as_user(user, Method::PUT, &format!("/api/v1/files/{}", encode_segment(name)))
+            .body(bytes)
+            .send()
+            .await
+            .expect("upload request");
+        assert_eq!(response.status(), StatusCode::CREATED, "upload {name}");
+        response.json().await.expect("file info")
+    }
+
+    /// The user's file list.
+    pub async fn files(&self, user: &TestUser) -> Vec<Value> {
+        let response = self.as_user(user, Method::GET, "/api/v1/files").send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    /// Every blob file in the store (excluding tmp/).
+    pub fn blobs_on_disk(&self) -> Vec<String> {
+        let store = self.data_dir().join("store");
+        let mut blobs = Vec::new();
+        for dir in std::fs::read_dir(&store).unwrap() {
+            let dir = dir.unwrap();
+            if dir.file_name() == "tmp" {
+                continue;
+            }
+            for entry in std::fs::read_dir(dir.path()).unwrap() {
+                blobs.push(entry.unwrap().file_name().to_string_lossy().into_owned());
+            }
+        }
+        blobs.sort();
+        blobs
+    }
+
+    /// Files in store/tmp.
+    pub fn temp_files(&self) -> usize {
+        std::fs::read_dir(self.data_dir().join("store").join("tmp")).unwrap().count()
+    }
+}
+
+/// Percent-encodes one path segment.
+pub fn encode_segment(segment: &str) -> String {
+    let mut out = String::new();
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Asserts the status and the error code of an error response.
+pub async fn expect_error(response: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status, "status for expected error {code}");
+    let body: Value = response.json().await.expect("error body is JSON");
+    assert_eq!(body["error"]["code"], code, "error body: {body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "message: {body}");
+    body
+}
+
+/// BLAKE3 of bytes, hex.
+pub fn blake3_hex(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+/// Deterministic pseudo-random bytes (distinct per seed, so no dedup).
+pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
