@@ -77,7 +77,7 @@ async fn execute(db: &Database, command: UserCommand) -> Result<(), String> {
         }
         UserCommand::List => {
             let users = db.list_users().await.map_err(db_error)?;
-            println!("{:<32} {:<6} {}", "USERNAME", "ADMIN", "CREATED");
+            println!("{:<32} {:<6} CREATED", "USERNAME", "ADMIN");
             for user in users {
                 let created = to_time(user.created_at)
                     .format(&time::format_description::well_known::Rfc3339)

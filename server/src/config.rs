@@ -180,14 +180,11 @@ impl Settings {
     pub fn resolve(self) -> Result<Config, ConfigError> {
         let bind = self.bind.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
         let data_dir = self.data_dir.unwrap_or_else(|| PathBuf::from("data"));
-        let database_url = self.database_url.unwrap_or_else(|| {
-            format!("sqlite://{}", data_dir.join("cloudbuffer.db").display())
-        });
-        let public_url = self
-            .public_url
-            .unwrap_or_else(|| format!("http://{bind}"))
-            .trim_end_matches('/')
-            .to_string();
+        let database_url = self
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("cloudbuffer.db").display()));
+        let public_url =
+            self.public_url.unwrap_or_else(|| format!("http://{bind}")).trim_end_matches('/').to_string();
         let positive = |name, value: u64| {
             if value == 0 {
                 Err(ConfigError::Invalid { name, reason: "must be at least 1" })
@@ -210,10 +207,7 @@ impl Settings {
                 "sweep_interval_seconds",
                 self.sweep_interval_seconds.unwrap_or(60),
             )?,
-            access_token_seconds: positive(
-                "access_token_seconds",
-                self.access_token_seconds.unwrap_or(900),
-            )?,
+            access_token_seconds: positive("access_token_seconds", self.access_token_seconds.unwrap_or(900))?,
             jwt_secret: self.jwt_secret,
             auth_attempts_per_minute: self.auth_attempts_per_minute.unwrap_or(20).max(1),
             log_format: self.log_format.unwrap_or(LogFormat::Human),

@@ -134,19 +134,15 @@ impl ApiError {
             Conflict { code, message } => (StatusCode::CONFLICT, code, message.clone()),
             Gone(what) => (StatusCode::GONE, "expired", format!("{what} has expired")),
             TooLarge { code, message } => (StatusCode::PAYLOAD_TOO_LARGE, code, message.clone()),
-            UnsupportedMediaType(message) => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                message.clone(),
-            ),
+            UnsupportedMediaType(message) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message.clone())
+            }
             RangeNotSatisfiable { .. } => (
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 "range_not_satisfiable",
                 "the requested range is outside the content".into(),
             ),
-            Unprocessable { code, message } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, code, message.clone())
-            }
+            Unprocessable { code, message } => (StatusCode::UNPROCESSABLE_ENTITY, code, message.clone()),
             TooManyRequests(secs) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_requests",
@@ -155,16 +151,12 @@ impl ApiError {
             InsufficientStorage { code, message } => {
                 (StatusCode::INSUFFICIENT_STORAGE, code, message.clone())
             }
-            Io(e) if is_disk_full(e) => (
-                StatusCode::INSUFFICIENT_STORAGE,
-                "storage_full",
-                "the server's storage is full".into(),
-            ),
-            Database(_) | Io(_) | Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal server error".into(),
-            ),
+            Io(e) if is_disk_full(e) => {
+                (StatusCode::INSUFFICIENT_STORAGE, "storage_full", "the server's storage is full".into())
+            }
+            Database(_) | Io(_) | Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error".into())
+            }
         }
     }
 }
@@ -173,7 +165,9 @@ impl ApiError {
 pub fn is_disk_full(e: &std::io::Error) -> bool {
     matches!(
         e.kind(),
-        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded | std::io::ErrorKind::FileTooLarge
+        std::io::ErrorKind::StorageFull
+            | std::io::ErrorKind::QuotaExceeded
+            | std::io::ErrorKind::FileTooLarge
     )
 }
 

@@ -31,12 +31,15 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     use JsonRejection::*;
     let text = rejection.body_text();
     if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::TooLarge { code: "body_too_large", message: "the request body is too large".into() };
+        return ApiError::TooLarge {
+            code: "body_too_large",
+            message: "the request body is too large".into(),
+        };
     }
     match rejection {
-        MissingJsonContentType(_) => {
-            ApiError::UnsupportedMediaType("send the body as JSON with `Content-Type: application/json`".into())
-        }
+        MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
+            "send the body as JSON with `Content-Type: application/json`".into(),
+        ),
         JsonSyntaxError(_) => ApiError::bad_request("malformed_json", text),
         JsonDataError(_) => ApiError::unprocessable("invalid_body", text),
         _ => ApiError::bad_request("invalid_body", text),

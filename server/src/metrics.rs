@@ -77,8 +77,18 @@ pub fn render(gauges: &Gauges) -> String {
     let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
     };
-    metric("cloudbuffer_upload_bytes_total", "counter", "Bytes received in completed uploads.", UPLOAD_BYTES.get());
-    metric("cloudbuffer_download_bytes_total", "counter", "Bytes sent in completed downloads.", DOWNLOAD_BYTES.get());
+    metric(
+        "cloudbuffer_upload_bytes_total",
+        "counter",
+        "Bytes received in completed uploads.",
+        UPLOAD_BYTES.get(),
+    );
+    metric(
+        "cloudbuffer_download_bytes_total",
+        "counter",
+        "Bytes sent in completed downloads.",
+        DOWNLOAD_BYTES.get(),
+    );
     metric("cloudbuffer_files_stored_total", "counter", "Files stored.", FILES_STORED.get());
     metric("cloudbuffer_users", "gauge", "Registered users.", gauges.users);
     metric("cloudbuffer_files", "gauge", "Files held, expired ones awaiting purge included.", gauges.files);
@@ -88,7 +98,9 @@ pub fn render(gauges: &Gauges) -> String {
         out,
         "# HELP cloudbuffer_files_removed_total Files removed, by reason.\n# TYPE cloudbuffer_files_removed_total counter"
     );
-    for (reason, counter) in [("deleted", &FILES_DELETED), ("expired", &FILES_EXPIRED), ("evicted", &FILES_EVICTED)] {
+    for (reason, counter) in
+        [("deleted", &FILES_DELETED), ("expired", &FILES_EXPIRED), ("evicted", &FILES_EVICTED)]
+    {
         let _ = writeln!(out, "cloudbuffer_files_removed_total{{reason=\"{reason}\"}} {}", counter.get());
     }
     let _ = writeln!(

@@ -83,18 +83,16 @@ impl AppState {
             .await
             .map_err(|source| StartError::Database { url: config.database_url.clone(), source })?;
         let sweep_store = store.clone();
-        let (temps, orphans) = tokio::task::spawn_blocking(move || {
-            sweep_store.sweep_orphans(&known.into_iter().collect())
-        })
-        .await
-        .map_err(|e| StartError::Other(e.to_string()))?
-        .map_err(data_dir_error)?;
+        let (temps, orphans) =
+            tokio::task::spawn_blocking(move || sweep_store.sweep_orphans(&known.into_iter().collect()))
+                .await
+                .map_err(|e| StartError::Other(e.to_string()))?
+                .map_err(data_dir_error)?;
         if temps + orphans > 0 {
             tracing::info!(temps, orphans, "removed leftovers of an earlier run");
         }
-        let dummy_hash = hash_password(crate::ids::random_hex(16))
-            .await
-            .map_err(|e| StartError::Other(e.to_string()))?;
+        let dummy_hash =
+            hash_password(crate::ids::random_hex(16)).await.map_err(|e| StartError::Other(e.to_string()))?;
         Ok(AppState(Arc::new(Shared {
             auth_limiter: RateLimiter::new(config.auth_attempts_per_minute),
             config,
@@ -110,8 +108,6 @@ impl AppState {
     pub fn check_auth_rate(&self, ip: IpAddr, username: &str) -> Result<(), ApiError> {
         let ip_key = format!("ip:{ip}");
         let user_key = format!("user:{username}");
-        self.auth_limiter
-            .check(&[&ip_key, &user_key])
-            .map_err(ApiError::TooManyRequests)
+        self.auth_limiter.check(&[&ip_key, &user_key]).map_err(ApiError::TooManyRequests)
     }
 }

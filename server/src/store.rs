@@ -221,7 +221,6 @@ fn write_blob(
                 }
                 Some(Message::Finish) => {
                     flush(&mut buffer, &mut file)?;
-                    drop(flush);
                     file.sync_all()?;
                     let hash = hasher.finalize().to_hex().to_string();
                     return Ok((hash, size, head));

@@ -30,7 +30,8 @@ async fn register_then_me_and_the_first_user_is_admin() {
     let server = TestServer::start().await;
     let alice = server.register("alice").await;
     let bob = server.register("bob").await;
-    let me: Value = server.as_user(&alice, Method::GET, "/api/v1/me").send().await.unwrap().json().await.unwrap();
+    let me: Value =
+        server.as_user(&alice, Method::GET, "/api/v1/me").send().await.unwrap().json().await.unwrap();
     assert_eq!(me["username"], "alice");
     assert_eq!(me["is_admin"], true);
     assert_eq!(me["limits"]["max_files"], 20);
@@ -38,13 +39,20 @@ async fn register_then_me_and_the_first_user_is_admin() {
     assert_eq!(me["limits"]["quota_bytes"], 2147483648u64);
     assert_eq!(me["limits"]["expiry_seconds"], 7200);
     assert_eq!(me["limits"]["clip_history"], 50);
-    let me: Value = server.as_user(&bob, Method::GET, "/api/v1/me").send().await.unwrap().json().await.unwrap();
+    let me: Value =
+        server.as_user(&bob, Method::GET, "/api/v1/me").send().await.unwrap().json().await.unwrap();
     assert_eq!(me["is_admin"], false);
 
     let admin = server.as_user(&bob, Method::GET, "/api/v1/admin/stats").send().await.unwrap();
     expect_error(admin, StatusCode::FORBIDDEN, "admin_required").await;
-    let admin: Value =
-        server.as_user(&alice, Method::GET, "/api/v1/admin/stats").send().await.unwrap().json().await.unwrap();
+    let admin: Value = server
+        .as_user(&alice, Method::GET, "/api/v1/admin/stats")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(admin["users"], 2);
 }
 
@@ -72,8 +80,18 @@ async fn login_gives_the_same_answer_for_unknown_users_and_wrong_passwords() {
     let tokens: Value = ok.json().await.unwrap();
     assert_eq!(tokens["token_type"], "Bearer");
     assert_eq!(tokens["expires_in"], 900);
-    let wrong = expect_error(login(&server, "alice", "wrong-password").await, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
-    let unknown = expect_error(login(&server, "nobody", "wrong-password").await, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    let wrong = expect_error(
+        login(&server, "alice", "wrong-password").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    let unknown = expect_error(
+        login(&server, "nobody", "wrong-password").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
     assert_eq!(wrong, unknown);
 }
 
@@ -91,7 +109,12 @@ async fn refresh_rotates_and_a_replay_signs_the_device_out() {
     assert_eq!(me.status(), StatusCode::OK);
 
     // The spent token comes back: someone copied it. The device is revoked.
-    expect_error(refresh(&server, &alice.refresh_token).await, StatusCode::UNAUTHORIZED, "refresh_token_reused").await;
+    expect_error(
+        refresh(&server, &alice.refresh_token).await,
+        StatusCode::UNAUTHORIZED,
+        "refresh_token_reused",
+    )
+    .await;
     let newest = first["refresh_token"].as_str().unwrap();
     expect_error(refresh(&server, newest).await, StatusCode::UNAUTHORIZED, "invalid_refresh_token").await;
     let me = server.request(Method::GET, "/api/v1/me").bearer_auth(new_access).send().await.unwrap();
@@ -115,7 +138,12 @@ async fn logout_revokes_this_device_only() {
     let other: Value = login(&server, "alice", &alice.password).await.json().await.unwrap();
     let out = server.as_user(&alice, Method::POST, "/api/v1/auth/logout").send().await.unwrap();
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
-    expect_error(refresh(&server, &alice.refresh_token).await, StatusCode::UNAUTHORIZED, "invalid_refresh_token").await;
+    expect_error(
+        refresh(&server, &alice.refresh_token).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_refresh_token",
+    )
+    .await;
     let me = server.as_user(&alice, Method::GET, "/api/v1/me").send().await.unwrap();
     expect_error(me, StatusCode::UNAUTHORIZED, "session_revoked").await;
     let still = server
@@ -170,16 +198,24 @@ async fn http_basic_works_and_is_checked() {
             .unwrap();
         assert_eq!(me.status(), StatusCode::OK);
     }
-    let wrong = server.request(Method::GET, "/api/v1/me").basic_auth("alice", Some("nope-nope")).send().await.unwrap();
+    let wrong = server
+        .request(Method::GET, "/api/v1/me")
+        .basic_auth("alice", Some("nope-nope"))
+        .send()
+        .await
+        .unwrap();
     assert!(wrong.headers().contains_key("www-authenticate"));
     expect_error(wrong, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
-    let unknown = server.request(Method::GET, "/api/v1/me").basic_auth("zed", Some("whatever1")).send().await.unwrap();
+    let unknown =
+        server.request(Method::GET, "/api/v1/me").basic_auth("zed", Some("whatever1")).send().await.unwrap();
     expect_error(unknown, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
 }
 
 #[tokio::test]
 async fn closed_registration_answers_403() {
-    let server = TestServer::start_with(|s| s.registration = Some(cloudbuffer_server::config::Registration::Closed)).await;
+    let server =
+        TestServer::start_with(|s| s.registration = Some(cloudbuffer_server::config::Registration::Closed))
+            .await;
     let response = server
         .request(Method::POST, "/api/v1/auth/register")
         .json(&json!({"username": "alice", "password": "long-enough-password"}))
@@ -206,6 +242,11 @@ async fn login_floods_get_429_with_retry_after() {
     assert!((1..=60).contains(&retry));
     expect_error(limited, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
     // Wrong Basic credentials count too, so Basic is no way around the limit.
-    let basic = server.request(Method::GET, "/api/v1/me").basic_auth("alice", Some("guess-guess")).send().await.unwrap();
+    let basic = server
+        .request(Method::GET, "/api/v1/me")
+        .basic_auth("alice", Some("guess-guess"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(basic.status(), StatusCode::TOO_MANY_REQUESTS);
 }

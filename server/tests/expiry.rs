@@ -20,7 +20,11 @@ async fn expired_files_answer_410_until_swept_then_404() {
     let file = server.upload(&alice, "soon.txt", "gone soon").await;
     let id = file["id"].as_str().unwrap();
     assert_eq!(server.files(&alice).await.len(), 1);
-    let expires = time::OffsetDateTime::parse(file["expires_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let expires = time::OffsetDateTime::parse(
+        file["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
     let wait = expires - time::OffsetDateTime::now_utc();
     tokio::time::sleep(Duration::try_from(wait).unwrap_or_default() + Duration::from_millis(50)).await;
 

@@ -14,8 +14,10 @@ async fn multipart_and_raw_uploads_are_listed_newest_first() {
     let server = TestServer::start().await;
     let alice = server.register("alice").await;
     let bytes = pseudo_random(300_000, 1);
-    let form = Form::new().text("note", "ignored").part("file", Part::bytes(bytes.clone()).file_name("photo.png"));
-    let response = server.as_user(&alice, Method::POST, "/api/v1/files").multipart(form).send().await.unwrap();
+    let form =
+        Form::new().text("note", "ignored").part("file", Part::bytes(bytes.clone()).file_name("photo.png"));
+    let response =
+        server.as_user(&alice, Method::POST, "/api/v1/files").multipart(form).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
     let first: Value = response.json().await.unwrap();
     assert_eq!(first["name"], "photo.png");
@@ -40,8 +42,16 @@ async fn multipart_and_raw_uploads_are_listed_newest_first() {
         .await
         .unwrap();
     assert_eq!(info, first);
-    let created = time::OffsetDateTime::parse(first["created_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
-    let expires = time::OffsetDateTime::parse(first["expires_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let created = time::OffsetDateTime::parse(
+        first["created_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let expires = time::OffsetDateTime::parse(
+        first["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
     assert_eq!((expires - created).whole_seconds(), 7200);
 }
 
@@ -50,7 +60,8 @@ async fn multipart_without_a_file_part_or_with_another_type_is_refused() {
     let server = TestServer::start().await;
     let alice = server.register("alice").await;
     let form = Form::new().text("other", "x");
-    let response = server.as_user(&alice, Method::POST, "/api/v1/files").multipart(form).send().await.unwrap();
+    let response =
+        server.as_user(&alice, Method::POST, "/api/v1/files").multipart(form).send().await.unwrap();
     expect_error(response, StatusCode::BAD_REQUEST, "missing_file_field").await;
     let response = server.as_user(&alice, Method::POST, "/api/v1/files").body("raw").send().await.unwrap();
     expect_error(response, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
@@ -84,7 +95,8 @@ async fn download_headers_head_ranges_and_etag() {
     assert_eq!(head.headers()["content-length"], "1000000");
     assert!(head.bytes().await.unwrap().is_empty());
 
-    let part = server.as_user(&alice, Method::GET, &path).header("range", "bytes=1000-1999").send().await.unwrap();
+    let part =
+        server.as_user(&alice, Method::GET, &path).header("range", "bytes=1000-1999").send().await.unwrap();
     assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(part.headers()["content-range"], "bytes 1000-1999/1000000");
     assert_eq!(part.headers()["content-length"], "1000");
@@ -93,11 +105,13 @@ async fn download_headers_head_ranges_and_etag() {
     let tail = server.as_user(&alice, Method::GET, &path).header("range", "bytes=-10").send().await.unwrap();
     assert_eq!(tail.bytes().await.unwrap(), &bytes[bytes.len() - 10..]);
 
-    let outside = server.as_user(&alice, Method::GET, &path).header("range", "bytes=2000000-").send().await.unwrap();
+    let outside =
+        server.as_user(&alice, Method::GET, &path).header("range", "bytes=2000000-").send().await.unwrap();
     assert_eq!(outside.headers()["content-range"], "bytes */1000000");
     expect_error(outside, StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable").await;
 
-    let cached = server.as_user(&alice, Method::GET, &path).header("if-none-match", &etag).send().await.unwrap();
+    let cached =
+        server.as_user(&alice, Method::GET, &path).header("if-none-match", &etag).send().await.unwrap();
     assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
 
     // A stale If-Range means the client's partial copy is of other content.
@@ -124,10 +138,19 @@ async fn completed_downloads_are_counted_once_each() {
     }
     // HEAD and a range that stops short of the end are not downloads.
     server.as_user(&alice, Method::HEAD, &path).send().await.unwrap();
-    server.as_user(&alice, Method::GET, &path).header("range", "bytes=0-9").send().await.unwrap().bytes().await.unwrap();
+    server
+        .as_user(&alice, Method::GET, &path)
+        .header("range", "bytes=0-9")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     let mut stats = Value::Null;
     for _ in 0..50 {
-        stats = server.as_user(&alice, Method::GET, "/api/v1/stats").send().await.unwrap().json().await.unwrap();
+        stats =
+            server.as_user(&alice, Method::GET, "/api/v1/stats").send().await.unwrap().json().await.unwrap();
         if stats["downloads"] == 2 {
             break;
         }
@@ -135,8 +158,14 @@ async fn completed_downloads_are_counted_once_each() {
     }
     assert_eq!(stats["downloads"], 2, "{stats}");
     assert_eq!(stats["bytes_downloaded"], 1_000_000);
-    let info: Value =
-        server.as_user(&alice, Method::GET, &format!("/api/v1/files/{id}")).send().await.unwrap().json().await.unwrap();
+    let info: Value = server
+        .as_user(&alice, Method::GET, &format!("/api/v1/files/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(info["downloads"], 2);
 }
 
@@ -162,7 +191,10 @@ async fn identical_content_is_stored_once_and_freed_with_its_last_reference() {
         assert_eq!(server.blobs_on_disk(), vec![hash.clone()], "still referenced by another file");
     }
     let path = format!("/api/v1/files/{}", a2["id"].as_str().unwrap());
-    assert_eq!(server.as_user(&alice, Method::DELETE, &path).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        server.as_user(&alice, Method::DELETE, &path).send().await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
     assert!(server.blobs_on_disk().is_empty());
     let again = server.as_user(&alice, Method::DELETE, &path).send().await.unwrap();
     expect_error(again, StatusCode::NOT_FOUND, "not_found").await;

@@ -21,7 +21,8 @@ async fn one_file_past_the_limit_evicts_the_oldest() {
     let listed: Vec<String> =
         server.files(&alice).await.iter().map(|f| f["id"].as_str().unwrap().to_string()).collect();
     assert_eq!(listed, vec![ids[3].clone(), ids[2].clone(), ids[1].clone()]);
-    let evicted = server.as_user(&alice, Method::GET, &format!("/api/v1/files/{}", ids[0])).send().await.unwrap();
+    let evicted =
+        server.as_user(&alice, Method::GET, &format!("/api/v1/files/{}", ids[0])).send().await.unwrap();
     expect_error(evicted, StatusCode::NOT_FOUND, "not_found").await;
     assert_eq!(server.blobs_on_disk().len(), 3, "the evicted file's blob is gone");
 }
@@ -40,7 +41,8 @@ async fn fifty_concurrent_uploads_leave_exactly_max_files() {
     assert!(statuses.iter().all(|s| *s == StatusCode::CREATED), "{statuses:?}");
     let files = server.files(&alice).await;
     assert_eq!(files.len(), 20);
-    let stats: Value = server.as_user(&alice, Method::GET, "/api/v1/stats").send().await.unwrap().json().await.unwrap();
+    let stats: Value =
+        server.as_user(&alice, Method::GET, "/api/v1/stats").send().await.unwrap().json().await.unwrap();
     assert_eq!(stats["files"], 20);
     let bytes: u64 = files.iter().map(|f| f["size"].as_u64().unwrap()).sum();
     assert_eq!(stats["bytes_used"], bytes);
@@ -60,7 +62,12 @@ async fn declared_oversize_is_refused_before_reading() {
         .unwrap();
     let body = expect_error(response, StatusCode::PAYLOAD_TOO_LARGE, "file_too_large").await;
     assert!(body["error"]["message"].as_str().unwrap().contains("97.7 KiB"), "{body}");
-    let exact = server.as_user(&alice, Method::PUT, "/api/v1/files/ok.bin").body(pseudo_random(100_000, 2)).send().await.unwrap();
+    let exact = server
+        .as_user(&alice, Method::PUT, "/api/v1/files/ok.bin")
+        .body(pseudo_random(100_000, 2))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(exact.status(), StatusCode::CREATED);
 }
 
@@ -104,7 +111,8 @@ async fn multipart_oversize_gets_413() {
     let alice = server.register("alice").await;
     let form = reqwest::multipart::Form::new()
         .part("file", reqwest::multipart::Part::bytes(pseudo_random(60_000, 9)).file_name("x.bin"));
-    let response = server.as_user(&alice, Method::POST, "/api/v1/files").multipart(form).send().await.unwrap();
+    let response =
+        server.as_user(&alice, Method::POST, "/api/v1/files").multipart(form).send().await.unwrap();
     expect_error(response, StatusCode::PAYLOAD_TOO_LARGE, "file_too_large").await;
     assert!(server.files(&alice).await.is_empty());
 }

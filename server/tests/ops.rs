@@ -23,7 +23,13 @@ async fn metrics_speak_prometheus_and_move() {
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     let text = response.text().await.unwrap();
-    for line in ["# TYPE cloudbuffer_files_stored_total counter", "cloudbuffer_users 1", "cloudbuffer_files 1", "cloudbuffer_blobs 1", "cloudbuffer_blob_bytes 7"] {
+    for line in [
+        "# TYPE cloudbuffer_files_stored_total counter",
+        "cloudbuffer_users 1",
+        "cloudbuffer_files 1",
+        "cloudbuffer_blobs 1",
+        "cloudbuffer_blob_bytes 7",
+    ] {
         assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
     }
     assert!(text.contains("cloudbuffer_http_responses_total{class=\"2xx\"}"));
@@ -32,7 +38,8 @@ async fn metrics_speak_prometheus_and_move() {
 #[tokio::test]
 async fn openapi_describes_every_endpoint() {
     let server = TestServer::start().await;
-    let doc: Value = server.request(Method::GET, "/api/v1/openapi.json").send().await.unwrap().json().await.unwrap();
+    let doc: Value =
+        server.request(Method::GET, "/api/v1/openapi.json").send().await.unwrap().json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().unwrap();
     for (path, method) in [

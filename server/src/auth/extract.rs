@@ -60,9 +60,7 @@ impl BasicCache {
     /// within the TTL.
     fn hit(&self, key: &[u8; 32], password_hash: &str) -> bool {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(key)
-            .is_some_and(|(hash, at)| hash == password_hash && at.elapsed() < BASIC_CACHE_TTL)
+        entries.get(key).is_some_and(|(hash, at)| hash == password_hash && at.elapsed() < BASIC_CACHE_TTL)
     }
 
     fn insert(&self, key: [u8; 32], password_hash: &str) {
@@ -115,9 +113,11 @@ async fn bearer(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
         }
         TokenError::Invalid => ApiError::unauthorized("invalid_token", "the access token is not valid"),
     })?;
-    let session = state.db.session(&claims.did, &claims.sub).await?.ok_or_else(|| {
-        ApiError::unauthorized("session_revoked", "this device has been signed out")
-    })?;
+    let session = state
+        .db
+        .session(&claims.did, &claims.sub)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("session_revoked", "this device has been signed out"))?;
     let now = now_ms();
     if now - session.last_seen_at > LAST_SEEN_RESOLUTION_MS {
         state.db.touch_device(&claims.did, now).await?;

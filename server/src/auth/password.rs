@@ -47,10 +47,7 @@ pub fn validate_username(name: &str) -> Result<(), ApiError> {
 /// At least 8 characters, at most 1024 bytes.
 pub fn validate_password(password: &str) -> Result<(), ApiError> {
     if password.chars().count() < 8 {
-        return Err(ApiError::unprocessable(
-            "weak_password",
-            "passwords need at least 8 characters",
-        ));
+        return Err(ApiError::unprocessable("weak_password", "passwords need at least 8 characters"));
     }
     if password.len() > 1024 {
         return Err(ApiError::unprocessable("invalid_password", "passwords are at most 1024 bytes"));

@@ -84,12 +84,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> Result<Tokens, Ap
 
 async fn start_session(state: &AppState, user_id: &str, name: Option<&str>) -> Result<Tokens, ApiError> {
     let now = now_ms();
-    let device = DeviceRow {
-        id: ids::new_id(),
-        name: device_name(name),
-        created_at: now,
-        last_seen_at: now,
-    };
+    let device = DeviceRow { id: ids::new_id(), name: device_name(name), created_at: now, last_seen_at: now };
     let refresh_token = ids::random_token(32);
     state.db.create_device(user_id, &device, &refresh_token_hash(&refresh_token)).await?;
     Ok(tokens(state, user_id, &device.id, refresh_token))
@@ -108,12 +103,11 @@ fn tokens(state: &AppState, user_id: &str, device_id: &str, refresh_token: Strin
 
 /// A printable device label of at most 100 characters.
 fn device_name(name: Option<&str>) -> String {
-    let clean: String = name
-        .unwrap_or("")
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(100)
-        .collect();
+    let clean: String = name.unwrap_or("").chars().filter(|c| !c.is_control()).take(100).collect();
     let clean = clean.trim();
-    if clean.is_empty() { "unnamed device".into() } else { clean.into() }
+    if clean.is_empty() {
+        "unnamed device".into()
+    } else {
+        clean.into()
+    }
 }

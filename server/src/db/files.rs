@@ -88,8 +88,7 @@ pub struct UsageRow {
     pub bytes_downloaded: i64,
 }
 
-const FILE_COLUMNS: &str =
-    "id, user_id, name, size, hash, content_type, created_at, expires_at, downloads";
+const FILE_COLUMNS: &str = "id, user_id, name, size, hash, content_type, created_at, expires_at, downloads";
 
 fn file_from_row(row: &SqliteRow) -> FileRow {
     FileRow {
@@ -128,25 +127,26 @@ impl Database {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(&format!("INSERT INTO files ({FILE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
-            .bind(&file.id)
-            .bind(&file.user_id)
-            .bind(&file.name)
-            .bind(file.size)
-            .bind(&file.hash)
-            .bind(&file.content_type)
-            .bind(file.created_at)
-            .bind(file.expires_at)
-            .bind(file.downloads)
-            .execute(&mut *tx)
-            .await?;
-
-        let rows = sqlx::query(
-            "SELECT id, hash, size, expires_at FROM files WHERE user_id = $1 ORDER BY seq DESC",
-        )
+        sqlx::query(&format!(
+            "INSERT INTO files ({FILE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(&file.id)
         .bind(&file.user_id)
-        .fetch_all(&mut *tx)
+        .bind(&file.name)
+        .bind(file.size)
+        .bind(&file.hash)
+        .bind(&file.content_type)
+        .bind(file.created_at)
+        .bind(file.expires_at)
+        .bind(file.downloads)
+        .execute(&mut *tx)
         .await?;
+
+        let rows =
+            sqlx::query("SELECT id, hash, size, expires_at FROM files WHERE user_id = $1 ORDER BY seq DESC")
+                .bind(&file.user_id)
+                .fetch_all(&mut *tx)
+                .await?;
         let mut removed = Vec::new();
         let mut kept = 0u64;
         let mut would_use = 0i64;
@@ -192,13 +192,12 @@ impl Database {
     /// last reference, or None if the user has no such file.
     pub async fn delete_file(&self, user_id: &str, id: &str) -> Result<Option<Vec<String>>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let hash: Option<String> = sqlx::query_scalar(
-            "DELETE FROM files WHERE id = $1 AND user_id = $2 RETURNING hash",
-        )
-        .bind(id)
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let hash: Option<String> =
+            sqlx::query_scalar("DELETE FROM files WHERE id = $1 AND user_id = $2 RETURNING hash")
+                .bind(id)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
         let Some(hash) = hash else {
             return Ok(None);
         };
@@ -210,11 +209,10 @@ impl Database {
     /// Deletes every file of a user (before removing the account).
     pub async fn delete_all_files(&self, user_id: &str) -> Result<Vec<String>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let hashes: Vec<String> =
-            sqlx::query_scalar("DELETE FROM files WHERE user_id = $1 RETURNING hash")
-                .bind(user_id)
-                .fetch_all(&mut *tx)
-                .await?;
+        let hashes: Vec<String> = sqlx::query_scalar("DELETE FROM files WHERE user_id = $1 RETURNING hash")
+            .bind(user_id)
+            .fetch_all(&mut *tx)
+            .await?;
         let mut dead = Vec::new();
         for hash in hashes {
             dead.extend(release_blob(&mut tx, &hash).await?);
@@ -336,8 +334,8 @@ impl Database {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM blobs WHERE refcount > 0",
         )
-            .fetch_one(&self.pool)
-            .await?;
+        .fetch_one(&self.pool)
+        .await?;
         Ok((row.get("n"), row.get("bytes")))
     }
 

@@ -37,11 +37,8 @@ impl Database {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .min_connections(1)
-            .connect_with(options)
-            .await?;
+        let pool =
+            SqlitePoolOptions::new().max_connections(8).min_connections(1).connect_with(options).await?;
         SQLITE_MIGRATIONS.run(&pool).await?;
         Ok(Database { pool })
     }
@@ -64,6 +61,5 @@ pub fn now_ms() -> i64 {
 
 /// Unix milliseconds to a UTC time.
 pub fn to_time(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }

@@ -74,11 +74,7 @@ fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> UserRow {
 impl Database {
     /// Creates a user. `admin: None` makes the very first user an admin.
     /// Returns false when the name is taken.
-    pub async fn create_user(
-        &self,
-        user: &UserRow,
-        admin: Option<bool>,
-    ) -> Result<bool, sqlx::Error> {
+    pub async fn create_user(&self, user: &UserRow, admin: Option<bool>) -> Result<bool, sqlx::Error> {
         let admin_expr = match admin {
             Some(true) => "1",
             Some(false) => "0",
@@ -148,10 +144,7 @@ impl Database {
     /// Deletes a user row (files must have been removed first so blob
     /// reference counts stay right). Devices and tokens cascade.
     pub async fn delete_user_row(&self, user_id: &str) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id).execute(&self.pool).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -178,11 +171,7 @@ impl Database {
     }
 
     /// The user behind a device, if the device is still signed in.
-    pub async fn session(
-        &self,
-        device_id: &str,
-        user_id: &str,
-    ) -> Result<Option<SessionRow>, sqlx::Error> {
+    pub async fn session(&self, device_id: &str, user_id: &str) -> Result<Option<SessionRow>, sqlx::Error> {
         let row = sqlx::query(
             "SELECT u.id, u.username, u.password_hash, u.is_admin, u.created_at, d.last_seen_at \
              FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = $1 AND d.user_id = $2",
@@ -248,17 +237,14 @@ impl Database {
         .await?;
         let outcome = if let Some(row) = spent {
             let device_id: String = row.get("device_id");
-            let user_id: Option<String> =
-                sqlx::query_scalar("SELECT user_id FROM devices WHERE id = $1")
-                    .bind(&device_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let user_id: Option<String> = sqlx::query_scalar("SELECT user_id FROM devices WHERE id = $1")
+                .bind(&device_id)
+                .fetch_optional(&mut *tx)
+                .await?;
             match user_id {
-                Some(user_id) => RefreshOutcome::Valid {
-                    device_id,
-                    user_id,
-                    issued_at: row.get("created_at"),
-                },
+                Some(user_id) => {
+                    RefreshOutcome::Valid { device_id, user_id, issued_at: row.get("created_at") }
+                }
                 None => RefreshOutcome::Unknown,
             }
         } else {

@@ -112,16 +112,13 @@ pub async fn serve(
         .unwrap_or(true);
     let range = if if_range_matches { parse_range(range_header, content.size)? } else { ByteRange::Full };
 
-    let mut file = tokio::fs::File::open(&content.path).await.map_err(|e| {
-        ApiError::Internal(format!("blob {} unreadable: {e}", content.path.display()))
-    })?;
+    let mut file = tokio::fs::File::open(&content.path)
+        .await
+        .map_err(|e| ApiError::Internal(format!("blob {} unreadable: {e}", content.path.display())))?;
     let (status, start, len) = match range {
         ByteRange::Full => (StatusCode::OK, 0, content.size),
         ByteRange::Partial(start, end) => {
-            builder = builder.header(
-                header::CONTENT_RANGE,
-                format!("bytes {start}-{end}/{}", content.size),
-            );
+            builder = builder.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{}", content.size));
             (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
         }
     };
@@ -147,7 +144,11 @@ pub async fn serve(
     let disposition = content_disposition("attachment", content.name);
     builder
         .status(status)
-        .header(header::CONTENT_TYPE, HeaderValue::from_str(content.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")))
+        .header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(content.content_type)
+                .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        )
         .header(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(internal)?)
         .header(header::CONTENT_LENGTH, len)
         .body(Body::from_stream(stream))

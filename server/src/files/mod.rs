@@ -88,7 +88,10 @@ where
             Ok(chunk) => chunk,
             Err(e) => {
                 writer.abort().await;
-                return Err(ApiError::bad_request("upload_interrupted", format!("the upload was cut off: {e}")));
+                return Err(ApiError::bad_request(
+                    "upload_interrupted",
+                    format!("the upload was cut off: {e}"),
+                ));
             }
         };
         received += chunk.len() as u64;
@@ -128,10 +131,8 @@ async fn commit(state: &AppState, blob: &WrittenBlob, row: &FileRow) -> ApiResul
         let _ = tokio::fs::remove_file(&blob.temp).await;
         return Err(e.into());
     }
-    let outcome = state
-        .db
-        .insert_file(row, state.config.max_files, state.config.quota_bytes, row.created_at)
-        .await;
+    let outcome =
+        state.db.insert_file(row, state.config.max_files, state.config.quota_bytes, row.created_at).await;
     let stored = match outcome {
         Ok(StoreOutcome::Stored { removed, dead_blobs }) => Ok((removed, dead_blobs)),
         Ok(StoreOutcome::OverQuota { would_use }) => {

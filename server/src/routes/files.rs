@@ -21,10 +21,7 @@ use crate::state::AppState;
 /// so the default body limit is lifted for them.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/api/v1/files",
-            post(upload_multipart).layer(DefaultBodyLimit::disable()).get(list_files),
-        )
+        .route("/api/v1/files", post(upload_multipart).layer(DefaultBodyLimit::disable()).get(list_files))
         .route(
             // One parameter name for the path: PUT takes it as the file name.
             "/api/v1/files/{id}",
@@ -50,7 +47,8 @@ pub async fn upload_multipart(
         .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
     if !is_multipart {
         return Err(ApiError::UnsupportedMediaType(
-            "send multipart/form-data with a `file` part, or PUT the raw bytes to /api/v1/files/{name}".into(),
+            "send multipart/form-data with a `file` part, or PUT the raw bytes to /api/v1/files/{name}"
+                .into(),
         ));
     }
     let mut multipart = Multipart::from_request(request, &state)
@@ -86,10 +84,8 @@ pub async fn upload_raw(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<FileInfo>)> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     let row = files::store_upload(&state, &auth.user.id, &name, declared, body.into_data_stream()).await?;
     Ok((StatusCode::CREATED, Json(file_info(&row))))
 }

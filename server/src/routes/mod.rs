@@ -14,11 +14,7 @@ use crate::state::AppState;
 
 /// Every route of the API.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(auth::router())
-        .merge(files::router())
-        .merge(user::router())
-        .merge(ops::router())
+    Router::new().merge(auth::router()).merge(files::router()).merge(user::router()).merge(ops::router())
 }
 
 /// The OpenAPI description of the API.

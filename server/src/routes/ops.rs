@@ -32,7 +32,9 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
             tracing::error!(database = ?db.err(), store = ?store.err(), "health check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({"error": {"code": "unhealthy", "message": "database or store unavailable"}})),
+                Json(
+                    serde_json::json!({"error": {"code": "unhealthy", "message": "database or store unavailable"}}),
+                ),
             )
         }
     }
@@ -62,8 +64,7 @@ pub async fn prometheus(State(state): State<AppState>) -> impl IntoResponse {
     responses((status = 200, description = "OpenAPI document")))]
 pub async fn openapi() -> impl IntoResponse {
     static DOC: OnceLock<String> = OnceLock::new();
-    let doc = DOC.get_or_init(|| {
-        super::ApiDoc::openapi().to_json().expect("the OpenAPI document serializes")
-    });
+    let doc =
+        DOC.get_or_init(|| super::ApiDoc::openapi().to_json().expect("the OpenAPI document serializes"));
     ([(header::CONTENT_TYPE, "application/json")], doc.as_str())
 }

@@ -48,12 +48,8 @@ pub async fn me(State(state): State<AppState>, auth: AuthUser) -> Json<Me> {
 #[utoipa::path(get, path = "/api/v1/stats", tag = "user", security(("bearer" = []), ("basic" = [])),
     responses((status = 200, body = Stats), (status = 401, body = ErrorBody)))]
 pub async fn stats(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<Stats>> {
-    let usage = state
-        .db
-        .usage(Some(&auth.user.id), now_ms())
-        .await?
-        .pop()
-        .ok_or(ApiError::NotFound("user"))?;
+    let usage =
+        state.db.usage(Some(&auth.user.id), now_ms()).await?.pop().ok_or(ApiError::NotFound("user"))?;
     Ok(Json(Stats {
         files: usage.files as u64,
         max_files: state.config.max_files,

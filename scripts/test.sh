@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, then every test of the workspace
+# (real servers on loopback over real SQLite files). Installs the system
+# packages it needs first. Builds go to a target dir outside the clone so
+# repeated runs (and CI) reuse it: set CARGO_TARGET_DIR to choose another.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cloudbuffer/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+scripts/system-deps.sh
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "rustfmt"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+cargo test --workspace --locked
