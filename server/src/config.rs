@@ -74,7 +74,7 @@ pub struct Settings {
     /// Secret that signs access tokens [default: generated on first start, kept in <data-dir>/jwt_secret]
     #[arg(long, env = "CLOUDBUFFER_JWT_SECRET", global = true, hide_env_values = true)]
     pub jwt_secret: Option<String>,
-    /// Login, register and failed Basic attempts allowed per minute, per client address and per user name [default: 20]
+    /// Login, register and (uncached) HTTP Basic attempts allowed per minute, per client address and per user name [default: 20]
     #[arg(long, env = "CLOUDBUFFER_AUTH_ATTEMPTS_PER_MINUTE", global = true)]
     pub auth_attempts_per_minute: Option<u32>,
     /// Log format: human or json [default: human]

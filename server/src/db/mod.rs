@@ -29,6 +29,11 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/s
 impl Database {
     /// Opens (creating if needed) the database at `url` and migrates it.
     pub async fn connect(url: &str) -> Result<Database, sqlx::Error> {
+        if !url.starts_with("sqlite:") {
+            return Err(sqlx::Error::Configuration(
+                "only sqlite:// database URLs are supported by this build (PostgreSQL is planned)".into(),
+            ));
+        }
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
