@@ -12,7 +12,7 @@
 # BENCH_DIR [/var/tmp] (where the temp dir goes: must be the disk you care about),
 # BENCH_SKIP_SERVER=1 (limits only), BENCH_SERVER_BIN (use this server binary, don't
 # build it), BENCH_KEEP=1 (keep the temp dir), CARGO_TARGET_DIR
-# [$HOME/.cache/cloudbuffer-target]. See bench/README.md.
+# [$HOME/.cache/cloudbuffer/target]. See bench/README.md.
 set -euo pipefail
 
 SIZE_MIB=${BENCH_SIZE_MIB:-1024}
@@ -21,7 +21,7 @@ BASE=${BENCH_DIR:-/var/tmp}
 SKIP_SERVER=${BENCH_SKIP_SERVER:-0}
 KEEP=${BENCH_KEEP:-0}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cloudbuffer-target}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cloudbuffer/target}
 QUOTA=$((1 << 40)) # 1 TiB: the quota must never be what stops the upload
 API_USER=bench
 API_PASSWORD=bench-password-123
@@ -283,7 +283,7 @@ fi
 
 # --- report -------------------------------------------------------------------------
 verdict() { awk -v v="$1" -v lim="$2" -v op="$3" 'BEGIN { ok = (op == "ge") ? v >= lim : v <= lim; print ok ? "PASS" : "MISS" }'; }
-pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f%%", 100 * a / b }'; }
 
 echo
 echo "Cloud Buffer benchmark: $SIZE_MIB MiB random file, $(nproc) CPUs, temp dir on $FSTYPE ($BASE)"

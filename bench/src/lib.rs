@@ -20,10 +20,7 @@ pub struct Args {
 
 /// Parses `--bind ADDR` (required) and `--file PATH`, exiting with usage on error.
 pub fn parse_args(usage: &str) -> Args {
-    let mut args = Args {
-        bind: String::new(),
-        file: None,
-    };
+    let mut args = Args { bind: String::new(), file: None };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match (a.as_str(), it.next()) {
@@ -78,12 +75,7 @@ fn bad(msg: &str) -> io::Error {
 impl Conn {
     pub fn new(stream: TcpStream, buf_size: usize) -> Conn {
         let _ = stream.set_nodelay(true);
-        Conn {
-            stream,
-            buf: vec![0; buf_size.max(MAX_HEAD)].into_boxed_slice(),
-            pos: 0,
-            len: 0,
-        }
+        Conn { stream, buf: vec![0; buf_size.max(MAX_HEAD)].into_boxed_slice(), pos: 0, len: 0 }
     }
 
     /// Reads more bytes after the buffered ones; Ok(0) means end of stream.
@@ -104,10 +96,7 @@ impl Conn {
     /// One line without its CRLF (or LF). Err(UnexpectedEof) if the stream ends.
     pub fn read_line(&mut self) -> io::Result<String> {
         loop {
-            if let Some(i) = self.buf[self.pos..self.len]
-                .iter()
-                .position(|&b| b == b'\n')
-            {
+            if let Some(i) = self.buf[self.pos..self.len].iter().position(|&b| b == b'\n') {
                 let line = &self.buf[self.pos..self.pos + i];
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 let s = String::from_utf8_lossy(line).into_owned();
@@ -127,9 +116,7 @@ impl Conn {
     pub fn read_head(&mut self) -> io::Result<Option<Head>> {
         let line = match self.read_line() {
             Ok(l) => l,
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof && self.pos == self.len => {
-                return Ok(None)
-            }
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof && self.pos == self.len => return Ok(None),
             Err(e) => return Err(e),
         };
         let mut parts = line.split(' ');
@@ -157,14 +144,10 @@ impl Conn {
             let Some((name, value)) = h.split_once(':') else {
                 return Err(bad("bad header"));
             };
-            let (name, value) = (
-                name.trim().to_ascii_lowercase(),
-                value.trim().to_ascii_lowercase(),
-            );
+            let (name, value) = (name.trim().to_ascii_lowercase(), value.trim().to_ascii_lowercase());
             match name.as_str() {
                 "content-length" => {
-                    head.content_length =
-                        Some(value.parse().map_err(|_| bad("bad content-length"))?)
+                    head.content_length = Some(value.parse().map_err(|_| bad("bad content-length"))?)
                 }
                 "transfer-encoding" => head.chunked = value.ends_with("chunked"),
                 "expect" => head.expect_continue = value == "100-continue",

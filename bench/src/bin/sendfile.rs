@@ -55,10 +55,7 @@ fn main() {
 fn serve(conn: &mut Conn, file: &File) -> io::Result<()> {
     while let Some(head) = conn.read_head()? {
         if head.chunked {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "request bodies are not supported",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "request bodies are not supported"));
         }
         conn.discard(head.content_length.unwrap_or(0))?;
         match head.method.as_str() {
@@ -76,11 +73,7 @@ fn serve(conn: &mut Conn, file: &File) -> io::Result<()> {
 fn send(conn: &mut Conn, file: &File, head: &Head) -> io::Result<()> {
     // Size taken per request (fstat is cheap): a file that grew is sent whole.
     let size = file.metadata()?.len();
-    let conn_hdr = if head.keep_alive {
-        "keep-alive"
-    } else {
-        "close"
-    };
+    let conn_hdr = if head.keep_alive { "keep-alive" } else { "close" };
     let hdr = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {size}\r\nConnection: {conn_hdr}\r\n\r\n"
     );

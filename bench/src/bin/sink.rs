@@ -76,10 +76,7 @@ fn read_body(conn: &mut Conn, head: &Head) -> io::Result<u64> {
         conn.discard(size)?;
         total += size;
         if !conn.read_line()?.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "missing CRLF after chunk",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "missing CRLF after chunk"));
         }
     }
 }
