@@ -196,3 +196,177 @@ pub struct UserUsage {
     /// Completed downloads.
     pub downloads: u64,
 }
+
+/// What a clip holds.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ClipKind {
+    /// UTF-8 text, kept in the database.
+    Text,
+    /// A stored file (it also appears under Files).
+    File,
+}
+
+/// One entry of the clipboard history.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Clip {
+    /// Clip id.
+    pub id: String,
+    /// Text or file.
+    pub kind: ClipKind,
+    /// Bytes of content.
+    pub size: u64,
+    /// When it was copied.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it goes away.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// The device that made it (absent for HTTP Basic clients).
+    pub origin_device_id: Option<String>,
+    /// First 200 characters of a text clip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    /// The stored file of a file clip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileInfo>,
+}
+
+/// Why a file went away, in `file.deleted` events.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum DeleteReason {
+    /// Its owner deleted it.
+    Deleted,
+    /// Its time ran out.
+    Expired,
+    /// A newer file pushed it past the file limit.
+    Evicted,
+}
+
+/// The state of a share link.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ShareState {
+    /// Can be downloaded.
+    Active,
+    /// Past its expiry (or its item's).
+    Expired,
+    /// All its downloads are used up.
+    Exhausted,
+    /// Revoked by its owner.
+    Revoked,
+}
+
+/// `POST /api/v1/shares`: exactly one of `file_id` and `clip_id`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateShare {
+    /// A file to share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+    /// A clip to share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip_id: Option<String>,
+    /// Seconds the link lives; defaults to (and may not exceed) the item's remaining life.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<i64>,
+    /// Required to download when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Completed downloads allowed; 1 is burn-after-reading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_downloads: Option<u64>,
+}
+
+/// A share link.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Share {
+    /// Random URL-safe token (≥ 128 bits).
+    pub token: String,
+    /// Absolute URL of the phone page.
+    pub url: String,
+    /// Absolute URL of the QR code as SVG.
+    pub qr_svg_url: String,
+    /// Absolute URL of the QR code as PNG.
+    pub qr_png_url: String,
+    /// The shared file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileInfo>,
+    /// The shared clip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip: Option<Clip>,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Expiry time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Seconds until expiry (0 once expired).
+    pub time_left: u64,
+    /// Download limit, if any.
+    pub max_downloads: Option<u64>,
+    /// Completed downloads.
+    pub downloads: u64,
+    /// Whether a password is needed.
+    pub password_protected: bool,
+    /// Active, expired, exhausted or revoked.
+    pub state: ShareState,
+}
+
+/// One message on the `/api/v1/events` WebSocket.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(tag = "type")]
+pub enum Event {
+    /// A clip was added to the buffer.
+    #[serde(rename = "clip.created")]
+    ClipCreated {
+        /// The clip.
+        clip: Clip,
+    },
+    /// A clip left the history.
+    #[serde(rename = "clip.deleted")]
+    ClipDeleted {
+        /// Clip id.
+        id: String,
+    },
+    /// A file was stored.
+    #[serde(rename = "file.created")]
+    FileCreated {
+        /// The file.
+        file: FileInfo,
+    },
+    /// A file went away.
+    #[serde(rename = "file.deleted")]
+    FileDeleted {
+        /// File id.
+        id: String,
+        /// Why.
+        reason: DeleteReason,
+    },
+    /// A share link was made.
+    #[serde(rename = "share.created")]
+    ShareCreated {
+        /// The share.
+        share: Share,
+    },
+    /// A share link was revoked.
+    #[serde(rename = "share.revoked")]
+    ShareRevoked {
+        /// Share token.
+        token: String,
+    },
+    /// The user's usage changed.
+    #[serde(rename = "stats")]
+    Stats {
+        /// New figures.
+        stats: Stats,
+    },
+}

@@ -11,12 +11,14 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod files;
 pub mod ids;
 pub mod metrics;
 pub mod routes;
 pub mod state;
+pub mod stats;
 pub mod store;
 pub mod sweeper;
 

@@ -32,6 +32,8 @@ pub struct Shared {
     pub auth_limiter: RateLimiter,
     /// Recently verified Basic credentials.
     pub basic_cache: BasicCache,
+    /// Live event channels.
+    pub events: crate::events::EventHub,
     /// A hash to verify against for unknown users (constant-time-ish login).
     pub dummy_hash: String,
 }
@@ -82,6 +84,9 @@ impl AppState {
             .all_blob_hashes()
             .await
             .map_err(|source| StartError::Database { url: config.database_url.clone(), source })?;
+        db.reset_reservations()
+            .await
+            .map_err(|source| StartError::Database { url: config.database_url.clone(), source })?;
         let sweep_store = store.clone();
         let (temps, orphans) =
             tokio::task::spawn_blocking(move || sweep_store.sweep_orphans(&known.into_iter().collect()))
@@ -100,6 +105,7 @@ impl AppState {
             store,
             keys,
             basic_cache: BasicCache::default(),
+            events: Default::default(),
             dummy_hash,
         })))
     }

@@ -73,7 +73,11 @@ impl BlobWriter {
     /// Abandons the upload and waits until the temp file is gone.
     pub async fn abort(self) {
         drop(self.sender);
-        let _ = self.worker.await;
+        // After a failed `write` the worker was already awaited (and removed
+        // its temp file); polling a completed JoinHandle again panics.
+        if !self.worker.is_finished() {
+            let _ = self.worker.await;
+        }
     }
 
     async fn worker_error(&mut self) -> io::Error {

@@ -51,6 +51,8 @@ pub struct PurgedFile {
     pub user_id: String,
     /// Why.
     pub reason: RemoveReason,
+    /// The file clips that went with it.
+    pub clip_ids: Vec<String>,
 }
 
 /// The result of recording an uploaded file.
@@ -90,6 +92,26 @@ pub struct UsageRow {
 
 const FILE_COLUMNS: &str = "id, user_id, name, size, hash, content_type, created_at, expires_at, downloads";
 
+/// The file columns of `files f` prefixed `f_`, for joins.
+pub(super) const FILE_COLUMNS_AS_F: &str = "f.id AS f_id, f.user_id AS f_user_id, f.name AS f_name, \
+     f.size AS f_size, f.hash AS f_hash, f.content_type AS f_content_type, f.created_at AS f_created_at, \
+     f.expires_at AS f_expires_at, f.downloads AS f_downloads";
+
+/// A file from `f_`-prefixed columns (see [`FILE_COLUMNS_AS_F`]).
+pub(super) fn file_from_prefixed_row(row: &SqliteRow) -> FileRow {
+    FileRow {
+        id: row.get("f_id"),
+        user_id: row.get("f_user_id"),
+        name: row.get("f_name"),
+        size: row.get("f_size"),
+        hash: row.get("f_hash"),
+        content_type: row.get("f_content_type"),
+        created_at: row.get("f_created_at"),
+        expires_at: row.get("f_expires_at"),
+        downloads: row.get("f_downloads"),
+    }
+}
+
 fn file_from_row(row: &SqliteRow) -> FileRow {
     FileRow {
         id: row.get("id"),
@@ -115,9 +137,7 @@ impl Database {
         quota_bytes: u64,
         now: i64,
     ) -> Result<StoreOutcome, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        // Writing first makes SQLite take the write lock immediately, so
-        // concurrent uploads queue here instead of failing to upgrade a read.
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO blobs (hash, size, refcount, created_at) VALUES ($1, $2, 1, $3) \
              ON CONFLICT (hash) DO UPDATE SET refcount = blobs.refcount + 1",
@@ -161,13 +181,13 @@ impl Database {
                 would_use += row.get::<i64, _>("size");
                 continue;
             };
-            removed.push((PurgedFile { id, user_id: file.user_id.clone(), reason }, hash));
+            removed.push((PurgedFile { id, user_id: file.user_id.clone(), reason, clip_ids: Vec::new() }, hash));
         }
         if would_use as u64 > quota_bytes {
             tx.rollback().await?;
             return Ok(StoreOutcome::OverQuota { would_use });
         }
-        let dead_blobs = remove_files(&mut tx, &removed).await?;
+        let dead_blobs = remove_files(&mut tx, &mut removed).await?;
         tx.commit().await?;
         Ok(StoreOutcome::Stored { removed: removed.into_iter().map(|(f, _)| f).collect(), dead_blobs })
     }
@@ -188,67 +208,89 @@ impl Database {
         Ok(rows.iter().map(file_from_row).collect())
     }
 
-    /// Deletes one of the user's files. Returns the blobs that lost their
-    /// last reference, or None if the user has no such file.
-    pub async fn delete_file(&self, user_id: &str, id: &str) -> Result<Option<Vec<String>>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let hash: Option<String> =
-            sqlx::query_scalar("DELETE FROM files WHERE id = $1 AND user_id = $2 RETURNING hash")
-                .bind(id)
-                .bind(user_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+    /// Deletes one of the user's files. Returns it (with the clips that
+    /// went with it) and the blobs that lost their last reference, or None
+    /// if the user has no such file.
+    pub async fn delete_file(
+        &self,
+        user_id: &str,
+        id: &str,
+    ) -> Result<Option<(PurgedFile, Vec<String>)>, sqlx::Error> {
+        let mut tx = self.write_tx().await?;
+        let hash: Option<String> = sqlx::query_scalar("SELECT hash FROM files WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some(hash) = hash else {
             return Ok(None);
         };
-        let dead = release_blob(&mut tx, &hash).await?;
+        let file = PurgedFile {
+            id: id.to_string(),
+            user_id: user_id.to_string(),
+            reason: RemoveReason::Deleted,
+            clip_ids: Vec::new(),
+        };
+        let mut removed = vec![(file, hash)];
+        let dead = remove_files(&mut tx, &mut removed).await?;
         tx.commit().await?;
-        Ok(Some(dead.into_iter().collect()))
+        Ok(removed.pop().map(|(file, _)| (file, dead)))
     }
 
     /// Deletes every file of a user (before removing the account).
     pub async fn delete_all_files(&self, user_id: &str) -> Result<Vec<String>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let hashes: Vec<String> = sqlx::query_scalar("DELETE FROM files WHERE user_id = $1 RETURNING hash")
+        let mut tx = self.write_tx().await?;
+        let rows = sqlx::query("SELECT id, hash FROM files WHERE user_id = $1")
             .bind(user_id)
             .fetch_all(&mut *tx)
             .await?;
-        let mut dead = Vec::new();
-        for hash in hashes {
-            dead.extend(release_blob(&mut tx, &hash).await?);
-        }
+        let mut removed: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                let file = PurgedFile {
+                    id: r.get("id"),
+                    user_id: user_id.to_string(),
+                    reason: RemoveReason::Deleted,
+                    clip_ids: Vec::new(),
+                };
+                (file, r.get("hash"))
+            })
+            .collect();
+        let dead = remove_files(&mut tx, &mut removed).await?;
         tx.commit().await?;
         Ok(dead)
     }
 
     /// Purges up to `batch` expired files; returns them and the blobs that
-    /// lost their last reference. Call until it returns no files.
+    /// lost their last reference. Call until it returns fewer than `batch`.
     pub async fn purge_expired(
         &self,
         now: i64,
         batch: i64,
     ) -> Result<(Vec<PurgedFile>, Vec<String>), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let rows = sqlx::query(
-            "DELETE FROM files WHERE id IN (SELECT id FROM files WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2) \
-             RETURNING id, user_id, hash",
+            "SELECT id, user_id, hash FROM files WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2",
         )
         .bind(now)
         .bind(batch)
         .fetch_all(&mut *tx)
         .await?;
-        let mut purged = Vec::with_capacity(rows.len());
-        let mut dead = Vec::new();
-        for row in &rows {
-            dead.extend(release_blob(&mut tx, row.get("hash")).await?);
-            purged.push(PurgedFile {
-                id: row.get("id"),
-                user_id: row.get("user_id"),
-                reason: RemoveReason::Expired,
-            });
-        }
+        let mut removed: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                let file = PurgedFile {
+                    id: r.get("id"),
+                    user_id: r.get("user_id"),
+                    reason: RemoveReason::Expired,
+                    clip_ids: Vec::new(),
+                };
+                (file, r.get("hash"))
+            })
+            .collect();
+        let dead = remove_files(&mut tx, &mut removed).await?;
         tx.commit().await?;
-        Ok((purged, dead))
+        Ok((removed.into_iter().map(|(f, _)| f).collect(), dead))
     }
 
     /// True when some file still references the blob.
@@ -288,7 +330,7 @@ impl Database {
 
     /// Counts one completed download of a file for it and its owner.
     pub async fn record_download(&self, file: &FileRow, bytes: u64) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE files SET downloads = downloads + 1 WHERE id = $1")
             .bind(&file.id)
             .execute(&mut *tx)
@@ -345,13 +387,18 @@ impl Database {
     }
 }
 
-/// Deletes the listed files and releases their blobs; returns dead blobs.
+/// Deletes the listed files (noting the clips that go with them) and
+/// releases their blobs; returns dead blobs.
 async fn remove_files(
     tx: &mut Transaction<'_, Sqlite>,
-    files: &[(PurgedFile, String)],
+    files: &mut [(PurgedFile, String)],
 ) -> Result<Vec<String>, sqlx::Error> {
     let mut dead = Vec::new();
-    for (file, hash) in files {
+    for (file, hash) in files.iter_mut() {
+        file.clip_ids = sqlx::query_scalar("DELETE FROM clips WHERE file_id = $1 RETURNING id")
+            .bind(&file.id)
+            .fetch_all(&mut **tx)
+            .await?;
         sqlx::query("DELETE FROM files WHERE id = $1").bind(&file.id).execute(&mut **tx).await?;
         dead.extend(release_blob(tx, hash).await?);
     }

@@ -4,7 +4,9 @@
 //! milliseconds, 0/1 flags, `ON CONFLICT`, `RETURNING`) so a PostgreSQL
 //! backend can share it; only the migrations are per backend.
 
+mod clips;
 mod files;
+mod shares;
 mod users;
 
 use std::str::FromStr;
@@ -14,7 +16,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 use time::OffsetDateTime;
 
+pub use clips::{ClipRow, NewClip};
 pub use files::{FileRow, NewFile, PurgedFile, RemoveReason, StoreOutcome, UsageRow};
+pub use shares::ShareRow;
 pub use users::{DeviceRow, RefreshOutcome, SessionRow, UserRow};
 
 /// The connection pool and the queries.
@@ -46,6 +50,13 @@ impl Database {
             SqlitePoolOptions::new().max_connections(8).min_connections(1).connect_with(options).await?;
         SQLITE_MIGRATIONS.run(&pool).await?;
         Ok(Database { pool })
+    }
+
+    /// Starts a transaction that takes the write lock at once. A deferred
+    /// transaction that reads and then writes can fail with SQLITE_BUSY
+    /// when another writer commits in between; an immediate one waits.
+    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
     }
 
     /// Checks that the database answers.

@@ -117,7 +117,7 @@ impl Database {
 
     /// Replaces a user's password hash and signs out all their devices.
     pub async fn set_password(&self, username: &str, hash: &str) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE username = $2")
             .bind(hash)
             .bind(username)
@@ -155,7 +155,7 @@ impl Database {
         device: &DeviceRow,
         refresh_hash: &str,
     ) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO devices (id, user_id, name, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -224,9 +224,9 @@ impl Database {
 
     /// Spends a refresh token. A replay of a spent one revokes its device.
     pub async fn use_refresh(&self, token_hash: &str, now: i64) -> Result<RefreshOutcome, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        // The UPDATE comes first so SQLite takes the write lock at once and
-        // two racing refreshes of one token cannot both succeed.
+        let mut tx = self.write_tx().await?;
+        // The conditional UPDATE makes two racing refreshes of one token
+        // succeed at most once.
         let spent = sqlx::query(
             "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL \
              RETURNING device_id, created_at",
@@ -270,7 +270,7 @@ impl Database {
 
     /// Issues the next refresh token of a device.
     pub async fn add_refresh(&self, token_hash: &str, device_id: &str, now: i64) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         insert_refresh(&mut tx, token_hash, device_id, now).await?;
         sqlx::query("UPDATE devices SET last_seen_at = $1 WHERE id = $2")
             .bind(now)

@@ -5,14 +5,14 @@ pub mod download;
 pub mod names;
 
 use bytes::Bytes;
-use cloudbuffer_protocol::FileInfo;
+use cloudbuffer_protocol::{DeleteReason, Event, FileInfo};
 use futures_util::{Stream, StreamExt};
 
-use crate::db::{now_ms, to_time, FileRow, StoreOutcome};
+use crate::db::{now_ms, to_time, FileRow, PurgedFile, RemoveReason, StoreOutcome};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::WrittenBlob;
-use crate::{ids, metrics};
+use crate::{events, ids, metrics};
 
 /// The wire form of a stored file.
 pub fn file_info(row: &FileRow) -> FileInfo {
@@ -58,16 +58,59 @@ fn over_quota(quota: u64) -> ApiError {
     }
 }
 
-/// Streams `body` into the store and records it as a file of `user_id`.
-/// Nothing becomes visible unless the whole body arrived, fit the limits
-/// and is durable on disk.
-pub async fn store_upload<S, E>(
+/// A stored file and the files its arrival removed.
+#[derive(Debug)]
+pub struct Stored {
+    /// The new file.
+    pub file: FileRow,
+    /// Files evicted or purged as expired to make room.
+    pub removed: Vec<PurgedFile>,
+}
+
+/// The events announcing removed files and the clips that went with them.
+pub fn removal_events(removed: &[PurgedFile]) -> Vec<Event> {
+    let mut events = Vec::new();
+    for file in removed {
+        events.extend(file.clip_ids.iter().map(|id| Event::ClipDeleted { id: id.clone() }));
+        let reason = match file.reason {
+            RemoveReason::Deleted => DeleteReason::Deleted,
+            RemoveReason::Expired => DeleteReason::Expired,
+            RemoveReason::Evicted => DeleteReason::Evicted,
+        };
+        events.push(Event::FileDeleted { id: file.id.clone(), reason });
+    }
+    events
+}
+
+/// Stores an upload as a file and tells the user's devices.
+pub async fn upload_file<S, E>(
     state: &AppState,
     user_id: &str,
     raw_name: &str,
     declared_len: Option<u64>,
     body: S,
 ) -> ApiResult<FileRow>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+    E: std::fmt::Display,
+{
+    let stored = store_upload(state, user_id, raw_name, declared_len, body).await?;
+    let mut events = vec![Event::FileCreated { file: file_info(&stored.file) }];
+    events.extend(removal_events(&stored.removed));
+    events::notify(state, user_id, events).await;
+    Ok(stored.file)
+}
+
+/// Streams `body` into the store and records it as a file of `user_id`.
+/// Nothing becomes visible unless the whole body arrived, fit the limits
+/// and is durable on disk. Publishes nothing: callers announce.
+pub async fn store_upload<S, E>(
+    state: &AppState,
+    user_id: &str,
+    raw_name: &str,
+    declared_len: Option<u64>,
+    body: S,
+) -> ApiResult<Stored>
 where
     S: Stream<Item = Result<Bytes, E>>,
     E: std::fmt::Display,
@@ -118,14 +161,14 @@ where
         expires_at: now + state.config.expiry_seconds as i64 * 1000,
         downloads: 0,
     };
-    commit(state, &blob, &row).await?;
+    let removed = commit(state, &blob, &row).await?;
     tracing::info!(file = %row.id, size = row.size, hash = %row.hash, "file stored");
-    Ok(row)
+    Ok(Stored { file: row, removed })
 }
 
 /// Places the blob at its address and records the row, atomically with
 /// respect to blob removal (both under the hash's lock).
-async fn commit(state: &AppState, blob: &WrittenBlob, row: &FileRow) -> ApiResult<()> {
+async fn commit(state: &AppState, blob: &WrittenBlob, row: &FileRow) -> ApiResult<Vec<PurgedFile>> {
     let guard = state.store.lock(&blob.hash).await;
     if let Err(e) = state.store.place(blob).await {
         let _ = tokio::fs::remove_file(&blob.temp).await;
@@ -160,7 +203,7 @@ async fn commit(state: &AppState, blob: &WrittenBlob, row: &FileRow) -> ApiResul
         tracing::info!(file = %file.id, reason = ?file.reason, "file removed to make room");
     }
     release_blobs(state, dead_blobs).await;
-    Ok(())
+    Ok(removed)
 }
 
 /// Unlinks blobs that lost their last reference, unless one came back.
@@ -192,9 +235,10 @@ pub async fn owned_file(state: &AppState, user_id: &str, id: &str) -> ApiResult<
 /// Deletes one of the user's files.
 pub async fn delete_file(state: &AppState, user_id: &str, id: &str) -> ApiResult<()> {
     owned_file(state, user_id, id).await?;
-    let dead = state.db.delete_file(user_id, id).await?.ok_or(ApiError::NotFound("file"))?;
-    metrics::count_removal(crate::db::RemoveReason::Deleted);
+    let (file, dead) = state.db.delete_file(user_id, id).await?.ok_or(ApiError::NotFound("file"))?;
+    metrics::count_removal(RemoveReason::Deleted);
     release_blobs(state, dead).await;
+    events::notify(state, user_id, removal_events(&[file])).await;
     Ok(())
 }
 

@@ -64,7 +64,7 @@ pub async fn upload_multipart(
         };
         if field.name() == Some("file") {
             let name = field.file_name().unwrap_or("untitled").to_string();
-            let row = files::store_upload(&state, &auth.user.id, &name, None, field).await?;
+            let row = files::upload_file(&state, &auth.user.id, &name, None, field).await?;
             return Ok((StatusCode::CREATED, Json(file_info(&row))));
         }
     }
@@ -86,7 +86,7 @@ pub async fn upload_raw(
 ) -> ApiResult<(StatusCode, Json<FileInfo>)> {
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let row = files::store_upload(&state, &auth.user.id, &name, declared, body.into_data_stream()).await?;
+    let row = files::upload_file(&state, &auth.user.id, &name, declared, body.into_data_stream()).await?;
     Ok((StatusCode::CREATED, Json(file_info(&row))))
 }
 

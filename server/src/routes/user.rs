@@ -3,13 +3,13 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use cloudbuffer_protocol::{AdminStats, ErrorBody, Limits, Me, Stats, UserUsage};
+use cloudbuffer_protocol::{AdminStats, ErrorBody, Limits, Me, Stats};
 
 use crate::auth::extract::AdminUser;
 use crate::auth::AuthUser;
 use crate::config::Config;
-use crate::db::{now_ms, to_time};
-use crate::error::{ApiError, ApiResult};
+use crate::db::to_time;
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 /// The routes of this module.
@@ -48,42 +48,12 @@ pub async fn me(State(state): State<AppState>, auth: AuthUser) -> Json<Me> {
 #[utoipa::path(get, path = "/api/v1/stats", tag = "user", security(("bearer" = []), ("basic" = [])),
     responses((status = 200, body = Stats), (status = 401, body = ErrorBody)))]
 pub async fn stats(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<Stats>> {
-    let usage =
-        state.db.usage(Some(&auth.user.id), now_ms()).await?.pop().ok_or(ApiError::NotFound("user"))?;
-    Ok(Json(Stats {
-        files: usage.files as u64,
-        max_files: state.config.max_files,
-        bytes_used: usage.bytes_used as u64,
-        quota_bytes: state.config.quota_bytes,
-        // The clipboard buffer and share links are not built yet: none exist.
-        clips: 0,
-        shares_active: 0,
-        downloads: usage.downloads as u64,
-        bytes_downloaded: usage.bytes_downloaded as u64,
-        next_expiry_at: usage.next_expiry_at.map(to_time),
-    }))
+    Ok(Json(crate::stats::user_stats(&state, &auth.user.id).await?))
 }
 
 /// Server totals and every user's usage (admins only).
 #[utoipa::path(get, path = "/api/v1/admin/stats", tag = "admin", security(("bearer" = []), ("basic" = [])),
     responses((status = 200, body = AdminStats), (status = 403, body = ErrorBody)))]
 pub async fn admin_stats(State(state): State<AppState>, _admin: AdminUser) -> ApiResult<Json<AdminStats>> {
-    let usage = state.db.usage(None, now_ms()).await?;
-    let (blobs, blob_bytes) = state.db.blob_totals().await?;
-    Ok(Json(AdminStats {
-        users: usage.len() as u64,
-        files: usage.iter().map(|u| u.files as u64).sum(),
-        bytes_used: usage.iter().map(|u| u.bytes_used as u64).sum(),
-        blobs: blobs as u64,
-        blob_bytes: blob_bytes as u64,
-        per_user: usage
-            .into_iter()
-            .map(|u| UserUsage {
-                username: u.username,
-                files: u.files as u64,
-                bytes_used: u.bytes_used as u64,
-                downloads: u.downloads as u64,
-            })
-            .collect(),
-    }))
+    Ok(Json(crate::stats::admin_stats(&state).await?))
 }

@@ -1,0 +1,184 @@
+//! The clipboard buffer: text and file clips, history cap, expiry.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use super::files::{file_from_prefixed_row, FileRow, FILE_COLUMNS_AS_F};
+use super::Database;
+
+/// A clip as stored, with its file for file clips.
+#[derive(Debug, Clone)]
+pub struct ClipRow {
+    /// Public id.
+    pub id: String,
+    /// Owner.
+    pub user_id: String,
+    /// `text` or `file`.
+    pub kind: String,
+    /// Bytes of content.
+    pub size: i64,
+    /// First 200 characters of a text clip.
+    pub preview: Option<String>,
+    /// The file of a file clip.
+    pub file: Option<FileRow>,
+    /// The device that made it.
+    pub origin_device_id: Option<String>,
+    /// Creation, ms.
+    pub created_at: i64,
+    /// Expiry, ms.
+    pub expires_at: i64,
+}
+
+/// A clip to record.
+#[derive(Debug, Clone)]
+pub struct NewClip<'a> {
+    /// Public id.
+    pub id: &'a str,
+    /// Owner.
+    pub user_id: &'a str,
+    /// The text, for a text clip.
+    pub text: Option<&'a str>,
+    /// The stored file, for a file clip.
+    pub file: Option<&'a FileRow>,
+    /// The device that made it.
+    pub origin_device_id: Option<&'a str>,
+    /// Creation, ms.
+    pub created_at: i64,
+    /// Expiry, ms.
+    pub expires_at: i64,
+}
+
+const CLIP_SELECT: &str = "SELECT c.id AS c_id, c.user_id AS c_user_id, c.kind AS c_kind, c.size AS c_size, \
+     substr(c.text_content, 1, 200) AS c_preview, c.origin_device_id AS c_origin, \
+     c.created_at AS c_created_at, c.expires_at AS c_expires_at";
+
+fn clip_sql(filter: &str) -> String {
+    format!("{CLIP_SELECT}, {FILE_COLUMNS_AS_F} FROM clips c LEFT JOIN files f ON f.id = c.file_id WHERE {filter}")
+}
+
+fn clip_from_row(row: &SqliteRow) -> ClipRow {
+    let kind: String = row.get("c_kind");
+    ClipRow {
+        id: row.get("c_id"),
+        user_id: row.get("c_user_id"),
+        size: row.get("c_size"),
+        preview: if kind == "text" { row.get("c_preview") } else { None },
+        file: row.get::<Option<String>, _>("f_id").map(|_| file_from_prefixed_row(row)),
+        kind,
+        origin_device_id: row.get("c_origin"),
+        created_at: row.get("c_created_at"),
+        expires_at: row.get("c_expires_at"),
+    }
+}
+
+impl Database {
+    /// Records a clip and trims the user's history to `history` clips
+    /// (expired ones go too). Returns the ids of the clips removed.
+    pub async fn insert_clip(&self, clip: &NewClip<'_>, history: u64, now: i64) -> Result<Vec<String>, sqlx::Error> {
+        let mut tx = self.write_tx().await?;
+        let (kind, size) = match (clip.text, clip.file) {
+            (Some(text), _) => ("text", text.len() as i64),
+            (None, Some(file)) => ("file", file.size),
+            (None, None) => ("text", 0),
+        };
+        sqlx::query(
+            "INSERT INTO clips (id, user_id, kind, text_content, file_id, size, origin_device_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(clip.id)
+        .bind(clip.user_id)
+        .bind(kind)
+        .bind(clip.text)
+        .bind(clip.file.map(|f| f.id.as_str()))
+        .bind(size)
+        .bind(clip.origin_device_id)
+        .bind(clip.created_at)
+        .bind(clip.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        let rows = sqlx::query("SELECT id, expires_at FROM clips WHERE user_id = $1 ORDER BY seq DESC")
+            .bind(clip.user_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut kept = 0u64;
+        let mut removed = Vec::new();
+        for row in rows {
+            if row.get::<i64, _>("expires_at") > now && kept < history {
+                kept += 1;
+            } else {
+                removed.push(row.get::<String, _>("id"));
+            }
+        }
+        for id in &removed {
+            sqlx::query("DELETE FROM clips WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    /// The user's live clips, newest first, with their files (one query).
+    pub async fn list_clips(&self, user_id: &str, now: i64) -> Result<Vec<ClipRow>, sqlx::Error> {
+        let sql = clip_sql("c.user_id = $1 AND c.expires_at > $2 ORDER BY c.seq DESC");
+        let rows = sqlx::query(&sql).bind(user_id).bind(now).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(clip_from_row).collect())
+    }
+
+    /// The user's newest live clip.
+    pub async fn newest_clip(&self, user_id: &str, now: i64) -> Result<Option<ClipRow>, sqlx::Error> {
+        let sql = clip_sql("c.user_id = $1 AND c.expires_at > $2 ORDER BY c.seq DESC LIMIT 1");
+        let row = sqlx::query(&sql).bind(user_id).bind(now).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(clip_from_row))
+    }
+
+    /// A clip by id (expired or not); `user_id: None` for public share access.
+    pub async fn clip_by_id(&self, user_id: Option<&str>, id: &str) -> Result<Option<ClipRow>, sqlx::Error> {
+        let sql = clip_sql("c.id = $1 AND ($2 IS NULL OR c.user_id = $2)");
+        let row = sqlx::query(&sql).bind(id).bind(user_id).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(clip_from_row))
+    }
+
+    /// The full text of a text clip.
+    pub async fn clip_text(&self, id: &str) -> Result<Option<String>, sqlx::Error> {
+        let text: Option<Option<String>> = sqlx::query_scalar("SELECT text_content FROM clips WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(text.flatten())
+    }
+
+    /// Deletes one of the user's clips (its file, if any, stays under Files).
+    pub async fn delete_clip(&self, user_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM clips WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Clears the user's history; returns the ids removed.
+    pub async fn clear_clips(&self, user_id: &str) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar("DELETE FROM clips WHERE user_id = $1 RETURNING id")
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    /// Purges expired clips; returns `(user_id, clip_id)` pairs.
+    pub async fn purge_expired_clips(&self, now: i64) -> Result<Vec<(String, String)>, sqlx::Error> {
+        let rows = sqlx::query("DELETE FROM clips WHERE expires_at <= $1 RETURNING user_id, id")
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| (r.get("user_id"), r.get("id"))).collect())
+    }
+
+    /// Live clips of a user.
+    pub async fn count_clips(&self, user_id: &str, now: i64) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM clips WHERE user_id = $1 AND expires_at > $2")
+            .bind(user_id)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+    }
+}

@@ -1,0 +1,157 @@
+//! Share links: creation, listing, revocation, and download reservations
+//! that keep `max_downloads` exact under concurrency.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use super::Database;
+
+/// A share as stored.
+#[derive(Debug, Clone)]
+pub struct ShareRow {
+    /// Random URL-safe token.
+    pub token: String,
+    /// Owner.
+    pub user_id: String,
+    /// Shared file (None once it is gone, or for clip shares).
+    pub file_id: Option<String>,
+    /// Shared clip (None once it is gone, or for file shares).
+    pub clip_id: Option<String>,
+    /// argon2id hash of the password, if any.
+    pub password_hash: Option<String>,
+    /// Download limit.
+    pub max_downloads: Option<i64>,
+    /// Completed downloads.
+    pub downloads: i64,
+    /// Creation, ms.
+    pub created_at: i64,
+    /// Expiry, ms.
+    pub expires_at: i64,
+    /// Revocation time, ms.
+    pub revoked_at: Option<i64>,
+}
+
+const SHARE_COLUMNS: &str = "token, user_id, file_id, clip_id, password_hash, max_downloads, downloads, \
+     created_at, expires_at, revoked_at";
+
+fn share_from_row(row: &SqliteRow) -> ShareRow {
+    ShareRow {
+        token: row.get("token"),
+        user_id: row.get("user_id"),
+        file_id: row.get("file_id"),
+        clip_id: row.get("clip_id"),
+        password_hash: row.get("password_hash"),
+        max_downloads: row.get("max_downloads"),
+        downloads: row.get("downloads"),
+        created_at: row.get("created_at"),
+        expires_at: row.get("expires_at"),
+        revoked_at: row.get("revoked_at"),
+    }
+}
+
+/// Rows past expiry are kept this long so their links say "expired".
+const KEEP_EXPIRED_MS: i64 = 24 * 3600 * 1000;
+
+impl Database {
+    /// Records a share.
+    pub async fn insert_share(&self, share: &ShareRow) -> Result<(), sqlx::Error> {
+        sqlx::query(&format!(
+            "INSERT INTO shares ({SHARE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(&share.token)
+        .bind(&share.user_id)
+        .bind(&share.file_id)
+        .bind(&share.clip_id)
+        .bind(&share.password_hash)
+        .bind(share.max_downloads)
+        .bind(share.downloads)
+        .bind(share.created_at)
+        .bind(share.expires_at)
+        .bind(share.revoked_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
+    /// A share by token.
+    pub async fn share(&self, token: &str) -> Result<Option<ShareRow>, sqlx::Error> {
+        let sql = format!("SELECT {SHARE_COLUMNS} FROM shares WHERE token = $1");
+        let row = sqlx::query(&sql).bind(token).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(share_from_row))
+    }
+
+    /// The user's shares, newest first.
+    pub async fn list_shares(&self, user_id: &str) -> Result<Vec<ShareRow>, sqlx::Error> {
+        let sql = format!("SELECT {SHARE_COLUMNS} FROM shares WHERE user_id = $1 ORDER BY created_at DESC, token");
+        let rows = sqlx::query(&sql).bind(user_id).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(share_from_row).collect())
+    }
+
+    /// Revokes one of the user's shares; false if it is not theirs.
+    pub async fn revoke_share(&self, user_id: &str, token: &str, now: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE shares SET revoked_at = COALESCE(revoked_at, $1) WHERE token = $2 AND user_id = $3",
+        )
+        .bind(now)
+        .bind(token)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Takes a download slot if the share is usable: at most
+    /// `max_downloads - downloads` downloads are ever in flight, so two
+    /// simultaneous requests for a one-time link cannot both get the bytes.
+    pub async fn reserve_download(&self, token: &str, now: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE shares SET reserved = reserved + 1 WHERE token = $1 AND revoked_at IS NULL \
+             AND expires_at > $2 AND (file_id IS NOT NULL OR clip_id IS NOT NULL) \
+             AND (max_downloads IS NULL OR downloads + reserved < max_downloads)",
+        )
+        .bind(token)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Ends a reservation; `completed` counts it as a download.
+    pub async fn finish_download(&self, token: &str, completed: bool) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE shares SET reserved = reserved - 1, downloads = downloads + $1 WHERE token = $2 AND reserved > 0",
+        )
+        .bind(i64::from(completed))
+        .bind(token)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
+    /// Forgets reservations of downloads a previous process did not finish.
+    pub async fn reset_reservations(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE shares SET reserved = 0 WHERE reserved <> 0").execute(&self.pool).await.map(|_| ())
+    }
+
+    /// Shares of a user that can still be used.
+    pub async fn count_active_shares(&self, user_id: &str, now: i64) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM shares WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+             AND (file_id IS NOT NULL OR clip_id IS NOT NULL) \
+             AND (max_downloads IS NULL OR downloads < max_downloads)",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+    }
+
+    /// Deletes share rows a day past their expiry.
+    pub async fn purge_old_shares(&self, now: i64) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM shares WHERE expires_at <= $1")
+            .bind(now - KEEP_EXPIRED_MS)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}

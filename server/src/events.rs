@@ -1,0 +1,74 @@
+//! Live events: a broadcast channel per connected user. Each event is
+//! serialized once and shared by all of that user's devices; a device that
+//! falls behind by more than the channel holds is dropped (it catches up
+//! from the history on reconnect), so a stuck client costs nobody else.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use cloudbuffer_protocol::Event;
+use tokio::sync::broadcast;
+
+use crate::state::AppState;
+
+/// Events a device may lag behind before it is disconnected.
+pub const CHANNEL_CAPACITY: usize = 256;
+
+/// One serialized event.
+pub type Message = Arc<str>;
+
+/// The per-user channels.
+#[derive(Debug, Default)]
+pub struct EventHub {
+    users: Mutex<HashMap<String, broadcast::Sender<Message>>>,
+}
+
+impl EventHub {
+    /// Subscribes a device of `user_id`.
+    pub fn subscribe(&self, user_id: &str) -> broadcast::Receiver<Message> {
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        users.entry(user_id.to_string()).or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0).subscribe()
+    }
+
+    /// True if some device of the user is connected.
+    pub fn has_subscribers(&self, user_id: &str) -> bool {
+        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        users.get(user_id).is_some_and(|sender| sender.receiver_count() > 0)
+    }
+
+    /// Sends an event to every connected device of `user_id`.
+    pub fn publish(&self, user_id: &str, event: &Event) {
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(sender) = users.get(user_id) else { return };
+        if sender.receiver_count() == 0 {
+            users.remove(user_id);
+            return;
+        }
+        match serde_json::to_string(event) {
+            Ok(json) => {
+                let _ = sender.send(Message::from(json));
+            }
+            Err(e) => tracing::error!(error = %e, "cannot serialize event"),
+        }
+    }
+
+    /// Connected devices, all users together.
+    pub fn connections(&self) -> usize {
+        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        users.values().map(|s| s.receiver_count()).sum()
+    }
+}
+
+/// Publishes the events, then the user's fresh usage, if anyone listens.
+pub async fn notify(state: &AppState, user_id: &str, events: Vec<Event>) {
+    if !state.events.has_subscribers(user_id) {
+        return;
+    }
+    for event in &events {
+        state.events.publish(user_id, event);
+    }
+    match crate::stats::user_stats(state, user_id).await {
+        Ok(stats) => state.events.publish(user_id, &Event::Stats { stats }),
+        Err(e) => tracing::warn!(error = %e, "cannot compute stats for an event"),
+    }
+}
