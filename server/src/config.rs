@@ -80,6 +80,9 @@ pub struct Settings {
     /// Log format: human or json [default: human]
     #[arg(long, env = "CLOUDBUFFER_LOG_FORMAT", global = true)]
     pub log_format: Option<LogFormat>,
+    /// Seconds between WebSocket pings that keep idle event connections alive [default: 30]
+    #[arg(long, env = "CLOUDBUFFER_WS_PING_SECONDS", global = true)]
+    pub ws_ping_seconds: Option<u64>,
 }
 
 /// The effective configuration, every value decided.
@@ -115,6 +118,8 @@ pub struct Config {
     pub auth_attempts_per_minute: u32,
     /// Log format.
     pub log_format: LogFormat,
+    /// WebSocket ping period.
+    pub ws_ping_seconds: u64,
 }
 
 /// A configuration that cannot be used.
@@ -173,6 +178,7 @@ impl Settings {
             jwt_secret: self.jwt_secret.or(other.jwt_secret),
             auth_attempts_per_minute: self.auth_attempts_per_minute.or(other.auth_attempts_per_minute),
             log_format: self.log_format.or(other.log_format),
+            ws_ping_seconds: self.ws_ping_seconds.or(other.ws_ping_seconds),
         }
     }
 
@@ -211,6 +217,7 @@ impl Settings {
             jwt_secret: self.jwt_secret,
             auth_attempts_per_minute: self.auth_attempts_per_minute.unwrap_or(20).max(1),
             log_format: self.log_format.unwrap_or(LogFormat::Human),
+            ws_ping_seconds: positive("ws_ping_seconds", self.ws_ping_seconds.unwrap_or(30))?,
         })
     }
 }

@@ -106,7 +106,9 @@ fn malformed() -> ApiError {
     ApiError::unauthorized("invalid_credentials", "the Authorization header is malformed")
 }
 
-async fn bearer(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+/// Authenticates an access token (also used for WebSocket query and
+/// subprotocol tokens).
+pub async fn bearer(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
     let claims = state.keys.verify(token).map_err(|e| match e {
         TokenError::Expired => {
             ApiError::unauthorized("token_expired", "the access token has expired; refresh it")

@@ -72,6 +72,38 @@ pub fn content_disposition(disposition: &str, name: &str) -> String {
     format!("{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
+/// The file name a client sent in `X-Filename` (percent-encoded UTF-8) or
+/// `Content-Disposition` (`filename*=UTF-8''…` preferred over `filename=`).
+/// Bytes that are not UTF-8 are replaced, never rejected: the result is
+/// sanitized by the caller anyway.
+pub fn name_from_headers(headers: &axum::http::HeaderMap) -> Option<String> {
+    if let Some(value) = headers.get("x-filename") {
+        let raw = String::from_utf8_lossy(value.as_bytes());
+        let decoded = percent_encoding::percent_decode_str(&raw).decode_utf8_lossy().into_owned();
+        return Some(decoded).filter(|n| !n.trim().is_empty());
+    }
+    let value = headers.get(axum::http::header::CONTENT_DISPOSITION)?;
+    filename_from_disposition(&String::from_utf8_lossy(value.as_bytes()))
+}
+
+/// The filename parameter of a Content-Disposition value.
+pub fn filename_from_disposition(value: &str) -> Option<String> {
+    let mut plain = None;
+    for param in value.split(';').map(str::trim) {
+        let Some((key, val)) = param.split_once('=') else { continue };
+        match key.trim().to_ascii_lowercase().as_str() {
+            "filename*" => {
+                let encoded = val.trim().splitn(3, '\'').nth(2)?;
+                let name = percent_encoding::percent_decode_str(encoded).decode_utf8_lossy().into_owned();
+                return Some(name).filter(|n| !n.trim().is_empty());
+            }
+            "filename" => plain = Some(val.trim().trim_matches('"').replace("\\\"", "\"")),
+            _ => {}
+        }
+    }
+    plain.filter(|n| !n.trim().is_empty())
+}
+
 /// The media type from the name's extension, else from the first bytes.
 pub fn content_type_for(name: &str, head: &[u8]) -> String {
     if let Some(mime) = mime_guess::from_path(name).first() {
@@ -127,6 +159,17 @@ mod tests {
             header,
             "attachment; filename=\"na_ve _r_sum__.pdf\"; filename*=UTF-8''na%C3%AFve%20%22r%C3%A9sum%C3%A9%22.pdf"
         );
+    }
+
+    #[test]
+    fn names_from_disposition() {
+        assert_eq!(filename_from_disposition("attachment; filename=\"a b.txt\"").as_deref(), Some("a b.txt"));
+        assert_eq!(
+            filename_from_disposition("attachment; filename=\"x\"; filename*=UTF-8''%C3%A9t%C3%A9.txt").as_deref(),
+            Some("été.txt")
+        );
+        assert_eq!(filename_from_disposition("inline").as_deref(), None);
+        assert_eq!(filename_from_disposition("attachment; filename=\"\"").as_deref(), None);
     }
 
     #[test]

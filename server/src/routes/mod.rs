@@ -2,6 +2,8 @@
 //! generated from their annotations.
 
 pub mod auth;
+pub mod buffer;
+pub mod events;
 pub mod files;
 pub mod ops;
 pub mod user;
@@ -26,6 +28,8 @@ pub fn router() -> Router<AppState> {
         user::me, user::stats, user::admin_stats,
         files::upload_multipart, files::upload_raw, files::list_files, files::get_file, files::file_content,
         files::delete_file,
+        buffer::put_buffer, buffer::get_buffer, buffer::clear_buffer, buffer::list_clips, buffer::get_clip,
+        buffer::clip_content, buffer::delete_clip, events::connect,
         ops::healthz, ops::prometheus, ops::openapi,
     ),
     modifiers(&Security),

@@ -1,0 +1,187 @@
+//! `/api/v1/buffer`: the clipboard, seed-compatible (raw body plus
+//! `X-Data-Type`) for curl, and its clip history.
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use cloudbuffer_protocol::{Clip, ErrorBody};
+
+use crate::auth::AuthUser;
+use crate::buffer;
+use crate::db::{now_ms, ClipRow};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiPath;
+use crate::files::download::{self, Content};
+use crate::files::names::name_from_headers;
+use crate::metrics;
+use crate::state::AppState;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/buffer",
+            get(get_buffer).put(put_buffer).post(put_buffer).delete(clear_buffer).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/api/v1/buffer/clips", get(list_clips))
+        .route("/api/v1/buffer/clips/{id}", get(get_clip).delete(delete_clip))
+        .route("/api/v1/buffer/clips/{id}/content", get(clip_content))
+}
+
+/// Put content on the clipboard: the body is the content, `X-Data-Type`
+/// says `text` or `file`; a file's name comes in `X-Filename`
+/// (percent-encoded UTF-8) or `Content-Disposition`. POST works too.
+#[utoipa::path(put, path = "/api/v1/buffer", tag = "buffer", security(("bearer" = []), ("basic" = [])),
+    params(("X-Data-Type" = String, Header, description = "`text` or `file`"),
+        ("X-Filename" = Option<String>, Header, description = "a file clip's name, percent-encoded UTF-8")),
+    request_body(content_type = "application/octet-stream", description = "the clip's content"),
+    responses((status = 201, body = Clip),
+        (status = 400, description = "missing/unknown X-Data-Type, file without a name, text not UTF-8", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)))]
+pub async fn put_buffer(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Clip>)> {
+    let device = auth.device_id.as_deref();
+    let user = &auth.user.id;
+    let clip = match data_type(&headers)? {
+        DataType::Text => {
+            let text = buffer::read_text(body.into_data_stream()).await?;
+            buffer::add_text(&state, user, device, &text).await?
+        }
+        DataType::File => {
+            let name = name_from_headers(&headers).ok_or_else(|| {
+                ApiError::bad_request("filename_required", "a file clip needs a name: send X-Filename")
+            })?;
+            let declared = headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            buffer::add_file(&state, user, device, &name, declared, body.into_data_stream()).await?
+        }
+    };
+    Ok((StatusCode::CREATED, Json(clip)))
+}
+
+enum DataType {
+    Text,
+    File,
+}
+
+fn data_type(headers: &HeaderMap) -> ApiResult<DataType> {
+    let Some(value) = headers.get("x-data-type") else {
+        return Err(ApiError::bad_request("data_type_required", "send X-Data-Type: text or X-Data-Type: file"));
+    };
+    match value.to_str().map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        Ok("text") => Ok(DataType::Text),
+        Ok("file") => Ok(DataType::File),
+        _ => Err(ApiError::bad_request("unknown_data_type", "X-Data-Type must be `text` or `file`")),
+    }
+}
+
+/// The newest clip's content (`X-Data-Type`, `X-Clip-Id`); 204 when empty.
+#[utoipa::path(get, path = "/api/v1/buffer", tag = "buffer", security(("bearer" = []), ("basic" = [])),
+    responses((status = 200, description = "the newest clip's content"), (status = 204, description = "empty")))]
+pub async fn get_buffer(State(state): State<AppState>, auth: AuthUser, headers: HeaderMap) -> ApiResult<Response> {
+    match state.db.newest_clip(&auth.user.id, now_ms()).await? {
+        Some(row) => clip_content_response(&state, &row, &headers).await,
+        None => Ok(StatusCode::NO_CONTENT.into_response()),
+    }
+}
+
+/// Clear the history.
+#[utoipa::path(delete, path = "/api/v1/buffer", tag = "buffer", security(("bearer" = []), ("basic" = [])),
+    responses((status = 204, description = "cleared")))]
+pub async fn clear_buffer(State(state): State<AppState>, auth: AuthUser) -> ApiResult<StatusCode> {
+    buffer::clear(&state, &auth.user.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The history, newest first.
+#[utoipa::path(get, path = "/api/v1/buffer/clips", tag = "buffer", security(("bearer" = []), ("basic" = [])),
+    responses((status = 200, body = Vec<Clip>)))]
+pub async fn list_clips(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<Vec<Clip>>> {
+    let rows = state.db.list_clips(&auth.user.id, now_ms()).await?;
+    Ok(Json(rows.iter().map(buffer::clip_info).collect()))
+}
+
+/// One clip.
+#[utoipa::path(get, path = "/api/v1/buffer/clips/{id}", tag = "buffer", security(("bearer" = []), ("basic" = [])),
+    params(("id" = String, Path, description = "clip id")),
+    responses((status = 200, body = Clip), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
+pub async fn get_clip(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Clip>> {
+    Ok(Json(buffer::clip_info(&buffer::owned_clip(&state, &auth.user.id, &id).await?)))
+}
+
+/// One clip's content.
+#[utoipa::path(get, path = "/api/v1/buffer/clips/{id}/content", tag = "buffer", security(("bearer" = []), ("basic" = [])),
+    params(("id" = String, Path, description = "clip id")),
+    responses((status = 200, description = "the content"), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
+pub async fn clip_content(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let row = buffer::owned_clip(&state, &auth.user.id, &id).await?;
+    clip_content_response(&state, &row, &headers).await
+}
+
+/// Delete one clip (a file clip's file stays under Files).
+#[utoipa::path(delete, path = "/api/v1/buffer/clips/{id}", tag = "buffer", security(("bearer" = []), ("basic" = [])),
+    params(("id" = String, Path, description = "clip id")),
+    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody)))]
+pub async fn delete_clip(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    buffer::delete_clip(&state, &auth.user.id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A clip's content as a response: text as `text/plain`, files as their
+/// download (ranges, ETag, counted), both with `X-Data-Type` and `X-Clip-Id`.
+pub async fn clip_content_response(state: &AppState, row: &ClipRow, headers: &HeaderMap) -> ApiResult<Response> {
+    let mut response = match &row.file {
+        Some(file) => {
+            let content = Content {
+                path: state.store.blob_path(&file.hash),
+                size: file.size as u64,
+                hash: &file.hash,
+                content_type: &file.content_type,
+                name: &file.name,
+            };
+            let db = state.db.clone();
+            let counted = file.clone();
+            download::serve(content, headers, move |bytes| {
+                metrics::DOWNLOAD_BYTES.add(bytes);
+                tokio::spawn(async move {
+                    if let Err(e) = db.record_download(&counted, bytes).await {
+                        tracing::error!(error = %e, "cannot record download");
+                    }
+                });
+            })
+            .await?
+        }
+        None => {
+            let text = state.db.clip_text(&row.id).await?.unwrap_or_default();
+            ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+        }
+    };
+    let data_type = if row.file.is_some() { "file" } else { "text" };
+    response.headers_mut().insert("x-data-type", HeaderValue::from_static(data_type));
+    if let Ok(id) = HeaderValue::from_str(&row.id) {
+        response.headers_mut().insert("x-clip-id", id);
+    }
+    Ok(response)
+}
