@@ -321,6 +321,9 @@ pub struct Share {
 }
 
 /// One message on the `/api/v1/events` WebSocket.
+// Events are built, serialized once and dropped: boxing the large variants
+// would cost more than their size does.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(tag = "type")]

@@ -52,6 +52,9 @@ pub enum ApiError {
     /// Existed once; expired or used up.
     #[error("{0} has expired")]
     Gone(&'static str),
+    /// Gone for another reason than expiry (code, message).
+    #[error("{1}")]
+    GoneWith(&'static str, &'static str),
     /// Larger than allowed.
     #[error("{message}")]
     TooLarge {
@@ -133,6 +136,7 @@ impl ApiError {
             ),
             Conflict { code, message } => (StatusCode::CONFLICT, code, message.clone()),
             Gone(what) => (StatusCode::GONE, "expired", format!("{what} has expired")),
+            GoneWith(code, message) => (StatusCode::GONE, code, message.to_string()),
             TooLarge { code, message } => (StatusCode::PAYLOAD_TOO_LARGE, code, message.clone()),
             UnsupportedMediaType(message) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message.clone())

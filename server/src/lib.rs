@@ -18,6 +18,7 @@ pub mod files;
 pub mod ids;
 pub mod metrics;
 pub mod routes;
+pub mod shares;
 pub mod state;
 pub mod stats;
 pub mod store;

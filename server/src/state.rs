@@ -30,6 +30,8 @@ pub struct Shared {
     pub keys: JwtKeys,
     /// Limits login, register and Basic attempts.
     pub auth_limiter: RateLimiter,
+    /// Limits share password attempts.
+    pub share_limiter: RateLimiter,
     /// Recently verified Basic credentials.
     pub basic_cache: BasicCache,
     /// Live event channels.
@@ -100,6 +102,7 @@ impl AppState {
             hash_password(crate::ids::random_hex(16)).await.map_err(|e| StartError::Other(e.to_string()))?;
         Ok(AppState(Arc::new(Shared {
             auth_limiter: RateLimiter::new(config.auth_attempts_per_minute),
+            share_limiter: RateLimiter::new(config.auth_attempts_per_minute),
             config,
             db,
             store,

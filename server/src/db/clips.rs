@@ -182,3 +182,19 @@ impl Database {
             .await
     }
 }
+
+impl Database {
+    /// Clips by id, whoever owns them (for share listings: one query).
+    pub async fn clips_by_ids(&self, ids: &[String]) -> Result<Vec<ClipRow>, sqlx::Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = clip_sql(&format!("c.id IN ({})", placeholders.join(", ")));
+        let mut query = sqlx::query(&sql);
+        for id in ids {
+            query = query.bind(id);
+        }
+        Ok(query.fetch_all(&self.pool).await?.iter().map(clip_from_row).collect())
+    }
+}

@@ -417,3 +417,26 @@ async fn release_blob(tx: &mut Transaction<'_, Sqlite>, hash: &str) -> Result<Op
             .await?;
     Ok(left.filter(|n| *n <= 0).map(|_| hash.to_string()))
 }
+
+impl Database {
+    /// Files by id, whoever owns them (for share listings: one query).
+    pub async fn files_by_ids(&self, ids: &[String]) -> Result<Vec<FileRow>, sqlx::Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT {FILE_COLUMNS} FROM files WHERE id IN ({})", placeholders.join(", "));
+        let mut query = sqlx::query(&sql);
+        for id in ids {
+            query = query.bind(id);
+        }
+        Ok(query.fetch_all(&self.pool).await?.iter().map(file_from_row).collect())
+    }
+
+    /// A file by id, whoever owns it (public share access).
+    pub async fn file_by_id(&self, id: &str) -> Result<Option<FileRow>, sqlx::Error> {
+        let sql = format!("SELECT {FILE_COLUMNS} FROM files WHERE id = $1");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(file_from_row))
+    }
+}
