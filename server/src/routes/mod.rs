@@ -6,6 +6,7 @@ pub mod buffer;
 pub mod events;
 pub mod files;
 pub mod ops;
+pub mod shares;
 pub mod user;
 
 use axum::Router;
@@ -30,6 +31,8 @@ pub fn router() -> Router<AppState> {
         files::delete_file,
         buffer::put_buffer, buffer::get_buffer, buffer::clear_buffer, buffer::list_clips, buffer::get_clip,
         buffer::clip_content, buffer::delete_clip, events::connect,
+        shares::create_share, shares::list_shares, shares::revoke_share, shares::raw, shares::raw_with_form,
+        shares::qr_svg, shares::qr_png,
         ops::healthz, ops::prometheus, ops::openapi,
     ),
     modifiers(&Security),
