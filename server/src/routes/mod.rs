@@ -17,7 +17,14 @@ use crate::state::AppState;
 
 /// Every route of the API.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(auth::router()).merge(files::router()).merge(user::router()).merge(ops::router())
+    Router::new()
+        .merge(auth::router())
+        .merge(user::router())
+        .merge(files::router())
+        .merge(buffer::router())
+        .merge(events::router())
+        .merge(shares::router())
+        .merge(ops::router())
 }
 
 /// The OpenAPI description of the API.

@@ -207,3 +207,70 @@ pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
     out.truncate(len);
     out
 }
+
+/// A WebSocket client connection.
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+impl TestServer {
+    /// The events URL (`ws://…/api/v1/events`).
+    pub fn events_url(&self) -> String {
+        format!("{}/api/v1/events", self.base.replacen("http", "ws", 1))
+    }
+
+    /// Connects to the event stream with an Authorization header.
+    pub async fn events(&self, user: &TestUser) -> Ws {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = self.events_url().into_client_request().unwrap();
+        request.headers_mut().insert("authorization", format!("Bearer {}", user.access_token).parse().unwrap());
+        tokio_tungstenite::connect_async(request).await.expect("websocket connects").0
+    }
+}
+
+/// The next JSON event on `ws` (pings skipped), or None after `wait`.
+pub async fn next_event(ws: &mut Ws, wait: std::time::Duration) -> Option<Value> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let message = tokio::time::timeout_at(deadline, ws.next()).await.ok()??.ok()?;
+        match message {
+            Message::Text(text) => return Some(serde_json::from_str(&text).expect("events are JSON")),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected message {other:?}"),
+        }
+    }
+}
+
+/// Events until one of type `kind` arrives (the skipped ones are returned too).
+pub async fn wait_for_event(ws: &mut Ws, kind: &str) -> (Value, Vec<Value>) {
+    let mut skipped = Vec::new();
+    loop {
+        let event = next_event(ws, std::time::Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|| panic!("no {kind} event within 5 s (saw {skipped:?})"));
+        if event["type"] == kind {
+            return (event, skipped);
+        }
+        skipped.push(event);
+    }
+}
+
+impl TestServer {
+    /// Puts a text clip on the user's clipboard; returns the Clip.
+    pub async fn copy_text(&self, user: &TestUser, text: &str) -> Value {
+        let response = self
+            .as_user(user, Method::PUT, "/api/v1/buffer")
+            .header("x-data-type", "text")
+            .body(text.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.unwrap()
+    }
+
+    /// Creates a share from a JSON request; returns the response.
+    pub async fn share(&self, user: &TestUser, request: Value) -> Response {
+        self.as_user(user, Method::POST, "/api/v1/shares").json(&request).send().await.unwrap()
+    }
+}
