@@ -40,8 +40,9 @@ where
     let mut body = std::pin::pin!(body);
     let mut text = BytesMut::new();
     while let Some(chunk) = body.next().await {
-        let chunk =
-            chunk.map_err(|e| ApiError::bad_request("upload_interrupted", format!("the upload was cut off: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request("upload_interrupted", format!("the upload was cut off: {e}"))
+        })?;
         if text.len() + chunk.len() > MAX_TEXT_BYTES {
             return Err(ApiError::TooLarge {
                 code: "clip_too_large",
@@ -53,8 +54,9 @@ where
         }
         text.extend_from_slice(&chunk);
     }
-    String::from_utf8(text.to_vec())
-        .map_err(|_| ApiError::bad_request("invalid_text", "a text clip must be UTF-8; send binary data as a file"))
+    String::from_utf8(text.to_vec()).map_err(|_| {
+        ApiError::bad_request("invalid_text", "a text clip must be UTF-8; send binary data as a file")
+    })
 }
 
 /// Adds a text clip and announces it.

@@ -15,11 +15,7 @@ fn code(text: &str) -> Result<QrCode, qrcode::types::QrError> {
 /// An SVG QR code of `text`.
 pub fn svg(text: &str) -> Result<String, String> {
     let code = code(text).map_err(|e| e.to_string())?;
-    Ok(code
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(256, 256)
-        .quiet_zone(true)
-        .build())
+    Ok(code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(256, 256).quiet_zone(true).build())
 }
 
 /// A grayscale PNG QR code of `text`.

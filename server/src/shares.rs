@@ -88,11 +88,14 @@ pub async fn create(state: &AppState, user_id: &str, request: CreateShare) -> Ap
         }
         _ => return Err(invalid("invalid_share_target", "give exactly one of file_id and clip_id")),
     };
-    let item_expires = clip.as_ref().map_or_else(|| file.as_ref().map_or(now, |f| f.expires_at), |c| c.expires_at);
+    let item_expires =
+        clip.as_ref().map_or_else(|| file.as_ref().map_or(now, |f| f.expires_at), |c| c.expires_at);
     let remaining = (item_expires - now) / 1000;
     let expires_at = match request.expires_in {
         None => item_expires,
-        Some(secs) if secs <= 0 => return Err(invalid("invalid_expires_in", "expires_in must be at least 1 second")),
+        Some(secs) if secs <= 0 => {
+            return Err(invalid("invalid_expires_in", "expires_in must be at least 1 second"))
+        }
         Some(secs) if secs > remaining.max(0) => {
             return Err(invalid(
                 "expires_in_too_long",
@@ -195,7 +198,12 @@ pub fn require_active(resolved: &Resolved) -> ApiResult<()> {
 }
 
 /// Checks a share's password, rate-limited per share and client address.
-pub async fn check_password(state: &AppState, resolved: &Resolved, given: Option<&str>, ip: IpAddr) -> ApiResult<()> {
+pub async fn check_password(
+    state: &AppState,
+    resolved: &Resolved,
+    given: Option<&str>,
+    ip: IpAddr,
+) -> ApiResult<()> {
     let Some(hash) = &resolved.row.password_hash else { return Ok(()) };
     let Some(given) = given.filter(|p| !p.is_empty()) else {
         return Err(ApiError::unauthorized("password_required", "this link is protected by a password"));

@@ -43,17 +43,32 @@ async fn a_text_clip_round_trips_like_the_seed_api() {
     assert_eq!(posted.status(), StatusCode::CREATED);
     let posted: Value = posted.json().await.unwrap();
     assert_eq!(posted["origin_device_id"], Value::Null);
-    let newest = server.as_user(&alice, Method::GET, "/api/v1/buffer").send().await.unwrap().text().await.unwrap();
+    let newest =
+        server.as_user(&alice, Method::GET, "/api/v1/buffer").send().await.unwrap().text().await.unwrap();
     assert_eq!(newest, "second");
 
-    let clips: Vec<Value> =
-        server.as_user(&alice, Method::GET, "/api/v1/buffer/clips").send().await.unwrap().json().await.unwrap();
+    let clips: Vec<Value> = server
+        .as_user(&alice, Method::GET, "/api/v1/buffer/clips")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(clips.len(), 2);
     assert_eq!(clips[0]["id"], posted["id"]);
-    let one = server.as_user(&alice, Method::GET, &format!("/api/v1/buffer/clips/{}", clip["id"].as_str().unwrap()));
+    let one = server.as_user(
+        &alice,
+        Method::GET,
+        &format!("/api/v1/buffer/clips/{}", clip["id"].as_str().unwrap()),
+    );
     assert_eq!(one.send().await.unwrap().json::<Value>().await.unwrap(), clip);
     let content = server
-        .as_user(&alice, Method::GET, &format!("/api/v1/buffer/clips/{}/content", clip["id"].as_str().unwrap()))
+        .as_user(
+            &alice,
+            Method::GET,
+            &format!("/api/v1/buffer/clips/{}/content", clip["id"].as_str().unwrap()),
+        )
         .send()
         .await
         .unwrap();
@@ -86,7 +101,10 @@ async fn a_file_clip_is_a_stored_file() {
 
     let got = server.as_user(&alice, Method::GET, "/api/v1/buffer").send().await.unwrap();
     assert_eq!(got.headers()["x-data-type"], "file");
-    assert!(got.headers()["content-disposition"].to_str().unwrap().contains("UTF-8''photo%20%C3%A9t%C3%A9.png"));
+    assert!(got.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("UTF-8''photo%20%C3%A9t%C3%A9.png"));
     assert_eq!(got.bytes().await.unwrap(), bytes);
 
     // The name may come in Content-Disposition instead.
@@ -103,13 +121,20 @@ async fn a_file_clip_is_a_stored_file() {
 
     // Deleting the clip keeps the file; deleting the file takes the clip.
     let id = clip["id"].as_str().unwrap();
-    let gone = server.as_user(&alice, Method::DELETE, &format!("/api/v1/buffer/clips/{id}")).send().await.unwrap();
+    let gone =
+        server.as_user(&alice, Method::DELETE, &format!("/api/v1/buffer/clips/{id}")).send().await.unwrap();
     assert_eq!(gone.status(), StatusCode::NO_CONTENT);
     assert_eq!(server.files(&alice).await.len(), 2);
     let first_file = files[0]["id"].as_str().unwrap();
     server.as_user(&alice, Method::DELETE, &format!("/api/v1/files/{first_file}")).send().await.unwrap();
-    let clips: Vec<Value> =
-        server.as_user(&alice, Method::GET, "/api/v1/buffer/clips").send().await.unwrap().json().await.unwrap();
+    let clips: Vec<Value> = server
+        .as_user(&alice, Method::GET, "/api/v1/buffer/clips")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(clips.is_empty(), "{clips:?}");
 }
 
@@ -129,8 +154,14 @@ async fn file_clips_count_against_max_files() {
         assert_eq!(response.status(), StatusCode::CREATED);
     }
     assert_eq!(server.files(&alice).await.len(), 2);
-    let clips: Vec<Value> =
-        server.as_user(&alice, Method::GET, "/api/v1/buffer/clips").send().await.unwrap().json().await.unwrap();
+    let clips: Vec<Value> = server
+        .as_user(&alice, Method::GET, "/api/v1/buffer/clips")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(clips.len(), 2, "the evicted file's clip went with it");
 }
 
@@ -145,22 +176,41 @@ async fn bad_buffer_requests_get_clear_errors() {
             None => request,
         }
     };
-    expect_error(put(None).body("x").send().await.unwrap(), StatusCode::BAD_REQUEST, "data_type_required").await;
-    expect_error(put(Some("image")).body("x").send().await.unwrap(), StatusCode::BAD_REQUEST, "unknown_data_type")
+    expect_error(put(None).body("x").send().await.unwrap(), StatusCode::BAD_REQUEST, "data_type_required")
         .await;
-    expect_error(put(Some("file")).body("x").send().await.unwrap(), StatusCode::BAD_REQUEST, "filename_required")
-        .await;
+    expect_error(
+        put(Some("image")).body("x").send().await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "unknown_data_type",
+    )
+    .await;
+    expect_error(
+        put(Some("file")).body("x").send().await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "filename_required",
+    )
+    .await;
     let big = "a".repeat((1 << 20) + 1);
-    expect_error(put(Some("text")).body(big).send().await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE, "clip_too_large")
-        .await;
+    expect_error(
+        put(Some("text")).body(big).send().await.unwrap(),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "clip_too_large",
+    )
+    .await;
     expect_error(
         put(Some("text")).body(vec![0xff, 0xfe, 0x00]).send().await.unwrap(),
         StatusCode::BAD_REQUEST,
         "invalid_text",
     )
     .await;
-    let clips: Vec<Value> =
-        server.as_user(&alice, Method::GET, "/api/v1/buffer/clips").send().await.unwrap().json().await.unwrap();
+    let clips: Vec<Value> = server
+        .as_user(&alice, Method::GET, "/api/v1/buffer/clips")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(clips.is_empty());
     assert!(server.files(&alice).await.is_empty());
 }
@@ -174,22 +224,40 @@ async fn the_history_keeps_clip_history_clips_and_can_be_cleared() {
     for i in 0..4 {
         ids.push(server.copy_text(&alice, &format!("clip {i}")).await["id"].as_str().unwrap().to_string());
     }
-    let clips: Vec<Value> =
-        server.as_user(&alice, Method::GET, "/api/v1/buffer/clips").send().await.unwrap().json().await.unwrap();
+    let clips: Vec<Value> = server
+        .as_user(&alice, Method::GET, "/api/v1/buffer/clips")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let listed: Vec<&str> = clips.iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(listed, vec![ids[3].as_str(), ids[2].as_str(), ids[1].as_str()]);
-    let stats: Value = server.as_user(&alice, Method::GET, "/api/v1/stats").send().await.unwrap().json().await.unwrap();
+    let stats: Value =
+        server.as_user(&alice, Method::GET, "/api/v1/stats").send().await.unwrap().json().await.unwrap();
     assert_eq!(stats["clips"], 3);
 
-    let theirs = server.as_user(&bob, Method::GET, &format!("/api/v1/buffer/clips/{}", ids[3])).send().await.unwrap();
+    let theirs =
+        server.as_user(&bob, Method::GET, &format!("/api/v1/buffer/clips/{}", ids[3])).send().await.unwrap();
     expect_error(theirs, StatusCode::NOT_FOUND, "not_found").await;
-    let theirs = server.as_user(&bob, Method::DELETE, &format!("/api/v1/buffer/clips/{}", ids[3])).send().await.unwrap();
+    let theirs = server
+        .as_user(&bob, Method::DELETE, &format!("/api/v1/buffer/clips/{}", ids[3]))
+        .send()
+        .await
+        .unwrap();
     expect_error(theirs, StatusCode::NOT_FOUND, "not_found").await;
-    assert_eq!(server.as_user(&bob, Method::GET, "/api/v1/buffer").send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        server.as_user(&bob, Method::GET, "/api/v1/buffer").send().await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
 
     let cleared = server.as_user(&alice, Method::DELETE, "/api/v1/buffer").send().await.unwrap();
     assert_eq!(cleared.status(), StatusCode::NO_CONTENT);
-    assert_eq!(server.as_user(&alice, Method::GET, "/api/v1/buffer").send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        server.as_user(&alice, Method::GET, "/api/v1/buffer").send().await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
 }
 
 #[tokio::test]
@@ -203,9 +271,21 @@ async fn clips_expire_410_then_are_swept() {
     let clip = server.copy_text(&alice, "short-lived").await;
     let path = format!("/api/v1/buffer/clips/{}", clip["id"].as_str().unwrap());
     tokio::time::sleep(Duration::from_millis(1050)).await;
-    expect_error(server.as_user(&alice, Method::GET, &path).send().await.unwrap(), StatusCode::GONE, "expired").await;
-    assert_eq!(server.as_user(&alice, Method::GET, "/api/v1/buffer").send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    expect_error(
+        server.as_user(&alice, Method::GET, &path).send().await.unwrap(),
+        StatusCode::GONE,
+        "expired",
+    )
+    .await;
+    assert_eq!(
+        server.as_user(&alice, Method::GET, "/api/v1/buffer").send().await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
     cloudbuffer_server::sweeper::sweep_once(&server.state).await.unwrap();
-    expect_error(server.as_user(&alice, Method::GET, &path).send().await.unwrap(), StatusCode::NOT_FOUND, "not_found")
-        .await;
+    expect_error(
+        server.as_user(&alice, Method::GET, &path).send().await.unwrap(),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
 }

@@ -59,7 +59,11 @@ async fn file_changes_and_evictions_are_announced_with_their_reason() {
     assert_eq!(deleted["reason"], "evicted");
     assert!(skipped.iter().any(|e| e["type"] == "file.created"));
     let second = server.files(&alice).await.remove(0);
-    server.as_user(&alice, Method::DELETE, &format!("/api/v1/files/{}", second["id"].as_str().unwrap())).send().await.unwrap();
+    server
+        .as_user(&alice, Method::DELETE, &format!("/api/v1/files/{}", second["id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
     let (deleted, _) = wait_for_event(&mut ws, "file.deleted").await;
     assert_eq!((deleted["id"].clone(), deleted["reason"].clone()), (second["id"].clone(), "deleted".into()));
 }
@@ -95,7 +99,8 @@ async fn connections_without_a_valid_token_are_refused_before_the_upgrade() {
     )
     .unwrap();
     for query in ["".to_string(), "?access_token=garbage".into(), format!("?access_token={expired}")] {
-        let error = tokio_tungstenite::connect_async(format!("{}{query}", server.events_url())).await.unwrap_err();
+        let error =
+            tokio_tungstenite::connect_async(format!("{}{query}", server.events_url())).await.unwrap_err();
         match error {
             tokio_tungstenite::tungstenite::Error::Http(response) => {
                 assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{query}")

@@ -45,14 +45,16 @@ async fn a_file_share_is_a_public_absolute_link() {
     assert_eq!(raw.bytes().await.unwrap(), bytes);
     let mut listed: Vec<Value> = Vec::new();
     for _ in 0..50 {
-        listed = server.as_user(&alice, Method::GET, "/api/v1/shares").send().await.unwrap().json().await.unwrap();
+        listed =
+            server.as_user(&alice, Method::GET, "/api/v1/shares").send().await.unwrap().json().await.unwrap();
         if listed[0]["downloads"] == 1 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(listed[0]["downloads"], 1);
-    let stats: Value = server.as_user(&alice, Method::GET, "/api/v1/stats").send().await.unwrap().json().await.unwrap();
+    let stats: Value =
+        server.as_user(&alice, Method::GET, "/api/v1/stats").send().await.unwrap().json().await.unwrap();
     assert_eq!(stats["shares_active"], 1);
     assert_eq!(stats["downloads"], 1);
 }
@@ -76,10 +78,12 @@ async fn share_requests_are_validated() {
         expect_error(server.share(&alice, request).await, StatusCode::UNPROCESSABLE_ENTITY, code).await;
     }
     expect_error(server.share(&bob, json!({"file_id": id})).await, StatusCode::NOT_FOUND, "not_found").await;
-    expect_error(server.share(&alice, json!({"clip_id": "nope"})).await, StatusCode::NOT_FOUND, "not_found").await;
+    expect_error(server.share(&alice, json!({"clip_id": "nope"})).await, StatusCode::NOT_FOUND, "not_found")
+        .await;
     let share = share_of(&server, &alice, json!({"file_id": id, "expires_in": 60})).await;
     assert_eq!(share["time_left"], 60);
-    let revoke = server.as_user(&bob, Method::DELETE, &format!("/api/v1/shares/{}", share["token"].as_str().unwrap()));
+    let revoke =
+        server.as_user(&bob, Method::DELETE, &format!("/api/v1/shares/{}", share["token"].as_str().unwrap()));
     expect_error(revoke.send().await.unwrap(), StatusCode::NOT_FOUND, "not_found").await;
     let unknown = server.request(Method::GET, "/s/not-a-real-token/raw").send().await.unwrap();
     expect_error(unknown, StatusCode::NOT_FOUND, "not_found").await;
@@ -192,7 +196,8 @@ async fn revoked_expired_and_orphaned_shares_are_gone() {
     let revoked = share_of(&server, &alice, json!({"file_id": file["id"]})).await;
     let short = share_of(&server, &alice, json!({"file_id": file["id"], "expires_in": 1})).await;
     let token = revoked["token"].as_str().unwrap();
-    let gone = server.as_user(&alice, Method::DELETE, &format!("/api/v1/shares/{token}")).send().await.unwrap();
+    let gone =
+        server.as_user(&alice, Method::DELETE, &format!("/api/v1/shares/{token}")).send().await.unwrap();
     assert_eq!(gone.status(), StatusCode::NO_CONTENT);
     let raw = server.request(Method::GET, &format!("{}/raw", path_of(&revoked))).send().await.unwrap();
     expect_error(raw, StatusCode::GONE, "revoked").await;
@@ -204,16 +209,22 @@ async fn revoked_expired_and_orphaned_shares_are_gone() {
     expect_error(raw, StatusCode::GONE, "expired").await;
 
     let orphan = share_of(&server, &alice, json!({"file_id": file["id"]})).await;
-    server.as_user(&alice, Method::DELETE, &format!("/api/v1/files/{}", file["id"].as_str().unwrap())).send().await.unwrap();
+    server
+        .as_user(&alice, Method::DELETE, &format!("/api/v1/files/{}", file["id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
     let raw = server.request(Method::GET, &format!("{}/raw", path_of(&orphan))).send().await.unwrap();
     expect_error(raw, StatusCode::GONE, "expired").await;
 
-    let listed: Vec<Value> = server.as_user(&alice, Method::GET, "/api/v1/shares").send().await.unwrap().json().await.unwrap();
+    let listed: Vec<Value> =
+        server.as_user(&alice, Method::GET, "/api/v1/shares").send().await.unwrap().json().await.unwrap();
     let state_of = |token: &Value| listed.iter().find(|s| s["token"] == *token).unwrap()["state"].clone();
     assert_eq!(state_of(&revoked["token"]), "revoked");
     assert_eq!(state_of(&short["token"]), "expired");
     assert_eq!(state_of(&orphan["token"]), "expired");
-    let stats: Value = server.as_user(&alice, Method::GET, "/api/v1/stats").send().await.unwrap().json().await.unwrap();
+    let stats: Value =
+        server.as_user(&alice, Method::GET, "/api/v1/stats").send().await.unwrap().json().await.unwrap();
     assert_eq!(stats["shares_active"], 0);
 }
 

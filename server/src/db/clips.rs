@@ -74,7 +74,12 @@ fn clip_from_row(row: &SqliteRow) -> ClipRow {
 impl Database {
     /// Records a clip and trims the user's history to `history` clips
     /// (expired ones go too). Returns the ids of the clips removed.
-    pub async fn insert_clip(&self, clip: &NewClip<'_>, history: u64, now: i64) -> Result<Vec<String>, sqlx::Error> {
+    pub async fn insert_clip(
+        &self,
+        clip: &NewClip<'_>,
+        history: u64,
+        now: i64,
+    ) -> Result<Vec<String>, sqlx::Error> {
         let mut tx = self.write_tx().await?;
         let (kind, size) = match (clip.text, clip.file) {
             (Some(text), _) => ("text", text.len() as i64),

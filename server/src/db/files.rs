@@ -181,7 +181,8 @@ impl Database {
                 would_use += row.get::<i64, _>("size");
                 continue;
             };
-            removed.push((PurgedFile { id, user_id: file.user_id.clone(), reason, clip_ids: Vec::new() }, hash));
+            removed
+                .push((PurgedFile { id, user_id: file.user_id.clone(), reason, clip_ids: Vec::new() }, hash));
         }
         if would_use as u64 > quota_bytes {
             tx.rollback().await?;
@@ -217,11 +218,12 @@ impl Database {
         id: &str,
     ) -> Result<Option<(PurgedFile, Vec<String>)>, sqlx::Error> {
         let mut tx = self.write_tx().await?;
-        let hash: Option<String> = sqlx::query_scalar("SELECT hash FROM files WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let hash: Option<String> =
+            sqlx::query_scalar("SELECT hash FROM files WHERE id = $1 AND user_id = $2")
+                .bind(id)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
         let Some(hash) = hash else {
             return Ok(None);
         };

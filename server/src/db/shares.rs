@@ -82,7 +82,8 @@ impl Database {
 
     /// The user's shares, newest first.
     pub async fn list_shares(&self, user_id: &str) -> Result<Vec<ShareRow>, sqlx::Error> {
-        let sql = format!("SELECT {SHARE_COLUMNS} FROM shares WHERE user_id = $1 ORDER BY created_at DESC, token");
+        let sql =
+            format!("SELECT {SHARE_COLUMNS} FROM shares WHERE user_id = $1 ORDER BY created_at DESC, token");
         let rows = sqlx::query(&sql).bind(user_id).fetch_all(&self.pool).await?;
         Ok(rows.iter().map(share_from_row).collect())
     }
@@ -130,7 +131,10 @@ impl Database {
 
     /// Forgets reservations of downloads a previous process did not finish.
     pub async fn reset_reservations(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE shares SET reserved = 0 WHERE reserved <> 0").execute(&self.pool).await.map(|_| ())
+        sqlx::query("UPDATE shares SET reserved = 0 WHERE reserved <> 0")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 
     /// Shares of a user that can still be used.

@@ -165,7 +165,8 @@ mod tests {
     fn names_from_disposition() {
         assert_eq!(filename_from_disposition("attachment; filename=\"a b.txt\"").as_deref(), Some("a b.txt"));
         assert_eq!(
-            filename_from_disposition("attachment; filename=\"x\"; filename*=UTF-8''%C3%A9t%C3%A9.txt").as_deref(),
+            filename_from_disposition("attachment; filename=\"x\"; filename*=UTF-8''%C3%A9t%C3%A9.txt")
+                .as_deref(),
             Some("été.txt")
         );
         assert_eq!(filename_from_disposition("inline").as_deref(), None);

@@ -24,7 +24,11 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/api/v1/buffer",
-            get(get_buffer).put(put_buffer).post(put_buffer).delete(clear_buffer).layer(DefaultBodyLimit::disable()),
+            get(get_buffer)
+                .put(put_buffer)
+                .post(put_buffer)
+                .delete(clear_buffer)
+                .layer(DefaultBodyLimit::disable()),
         )
         .route("/api/v1/buffer/clips", get(list_clips))
         .route("/api/v1/buffer/clips/{id}", get(get_clip).delete(delete_clip))
@@ -75,7 +79,10 @@ enum DataType {
 
 fn data_type(headers: &HeaderMap) -> ApiResult<DataType> {
     let Some(value) = headers.get("x-data-type") else {
-        return Err(ApiError::bad_request("data_type_required", "send X-Data-Type: text or X-Data-Type: file"));
+        return Err(ApiError::bad_request(
+            "data_type_required",
+            "send X-Data-Type: text or X-Data-Type: file",
+        ));
     };
     match value.to_str().map(|v| v.trim().to_ascii_lowercase()).as_deref() {
         Ok("text") => Ok(DataType::Text),
@@ -87,7 +94,11 @@ fn data_type(headers: &HeaderMap) -> ApiResult<DataType> {
 /// The newest clip's content (`X-Data-Type`, `X-Clip-Id`); 204 when empty.
 #[utoipa::path(get, path = "/api/v1/buffer", tag = "buffer", security(("bearer" = []), ("basic" = [])),
     responses((status = 200, description = "the newest clip's content"), (status = 204, description = "empty")))]
-pub async fn get_buffer(State(state): State<AppState>, auth: AuthUser, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn get_buffer(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     match state.db.newest_clip(&auth.user.id, now_ms()).await? {
         Some(row) => clip_content_response(&state, &row, &headers).await,
         None => Ok(StatusCode::NO_CONTENT.into_response()),
@@ -151,7 +162,11 @@ pub async fn delete_clip(
 
 /// A clip's content as a response: text as `text/plain`, files as their
 /// download (ranges, ETag, counted), both with `X-Data-Type` and `X-Clip-Id`.
-pub async fn clip_content_response(state: &AppState, row: &ClipRow, headers: &HeaderMap) -> ApiResult<Response> {
+pub async fn clip_content_response(
+    state: &AppState,
+    row: &ClipRow,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
     let mut response = match &row.file {
         Some(file) => {
             let content = Content {

@@ -42,7 +42,10 @@ pub async fn connect(State(state): State<AppState>, request: Request) -> ApiResu
     let (mut parts, _body) = request.into_parts();
     let (user, protocol) = authenticate(&state, &mut parts).await?;
     let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &state).await.map_err(|rejection| {
-        ApiError::bad_request("websocket_required", format!("connect with a WebSocket: {}", rejection.body_text()))
+        ApiError::bad_request(
+            "websocket_required",
+            format!("connect with a WebSocket: {}", rejection.body_text()),
+        )
     })?;
     let mut upgrade = upgrade
         .read_buffer_size(CLIENT_MESSAGE_LIMIT)
@@ -85,7 +88,11 @@ async fn authenticate(state: &AppState, parts: &mut Parts) -> ApiResult<(AuthUse
 }
 
 /// Forwards events until the client leaves, misbehaves or falls behind.
-async fn serve(mut socket: WebSocket, mut receiver: tokio::sync::broadcast::Receiver<events::Message>, ping: Duration) {
+async fn serve(
+    mut socket: WebSocket,
+    mut receiver: tokio::sync::broadcast::Receiver<events::Message>,
+    ping: Duration,
+) {
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + ping, ping);
     let mut idle_ticks = 0u32;
     loop {

@@ -71,7 +71,8 @@ pub async fn raw(
     ApiPath(token): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let password = headers.get("x-share-password").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let password =
+        headers.get("x-share-password").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     serve_raw(&state, &token, password.as_deref(), ip, &headers).await
 }
 
@@ -119,7 +120,8 @@ async fn serve_raw(
 pub async fn qr_svg(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> ApiResult<Response> {
     let url = share_url(&state, &token).await?;
     let svg = qr::svg(&url).map_err(ApiError::Internal)?;
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "private, max-age=300")], svg).into_response())
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "private, max-age=300")], svg)
+        .into_response())
 }
 
 /// A QR code of the share's URL, as PNG.
@@ -129,7 +131,8 @@ pub async fn qr_svg(State(state): State<AppState>, ApiPath(token): ApiPath<Strin
 pub async fn qr_png(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> ApiResult<Response> {
     let url = share_url(&state, &token).await?;
     let png = qr::png(&url).map_err(ApiError::Internal)?;
-    Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "private, max-age=300")], png).into_response())
+    Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "private, max-age=300")], png)
+        .into_response())
 }
 
 /// The absolute URL of a usable share (404 unknown, 410 dead).

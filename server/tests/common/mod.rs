@@ -221,7 +221,9 @@ impl TestServer {
     pub async fn events(&self, user: &TestUser) -> Ws {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let mut request = self.events_url().into_client_request().unwrap();
-        request.headers_mut().insert("authorization", format!("Bearer {}", user.access_token).parse().unwrap());
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {}", user.access_token).parse().unwrap());
         tokio_tungstenite::connect_async(request).await.expect("websocket connects").0
     }
 }
