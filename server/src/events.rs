@@ -14,8 +14,14 @@ use crate::state::AppState;
 /// Events a device may lag behind before it is disconnected.
 pub const CHANNEL_CAPACITY: usize = 256;
 
-/// One serialized event.
-pub type Message = Arc<str>;
+/// What a user's connections receive.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// One serialized event, shared by all of the user's devices.
+    Event(Arc<str>),
+    /// This device was signed out: its connections close.
+    SignedOut(Arc<str>),
+}
 
 /// The per-user channels.
 #[derive(Debug, Default)]
@@ -46,9 +52,17 @@ impl EventHub {
         }
         match serde_json::to_string(event) {
             Ok(json) => {
-                let _ = sender.send(Message::from(json));
+                let _ = sender.send(Message::Event(json.into()));
             }
             Err(e) => tracing::error!(error = %e, "cannot serialize event"),
+        }
+    }
+
+    /// Closes the event connections of a device that was signed out.
+    pub fn sign_out(&self, user_id: &str, device_id: &str) {
+        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(sender) = users.get(user_id) {
+            let _ = sender.send(Message::SignedOut(device_id.into()));
         }
     }
 

@@ -168,3 +168,32 @@ async fn garbage_frames_end_the_connection_and_the_server_is_fine() {
     server.copy_text(&alice, "still working").await;
     wait_for_event(&mut ws, "clip.created").await;
 }
+
+#[tokio::test]
+async fn signing_a_device_out_closes_its_connections_only() {
+    let server = TestServer::start().await;
+    let alice = server.register("alice").await;
+    let phone: serde_json::Value = server
+        .request(Method::POST, "/api/v1/auth/login")
+        .json(&serde_json::json!({"username": "alice", "password": alice.password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = format!("{}?access_token={}", server.events_url(), phone["access_token"].as_str().unwrap());
+    let (mut phone_ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let mut laptop_ws = server.events(&alice).await;
+    let path = format!("/api/v1/devices/{}", phone["device_id"].as_str().unwrap());
+    assert_eq!(
+        server.as_user(&alice, Method::DELETE, &path).send().await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    match tokio::time::timeout(Duration::from_secs(3), phone_ws.next()).await.unwrap() {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 4001),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+    server.copy_text(&alice, "laptop still listens").await;
+    wait_for_event(&mut laptop_ws, "clip.created").await;
+}

@@ -57,7 +57,8 @@ pub async fn connect(State(state): State<AppState>, request: Request) -> ApiResu
     }
     let receiver = state.events.subscribe(&user.user.id);
     let ping = Duration::from_secs(state.config.ws_ping_seconds);
-    Ok(upgrade.on_upgrade(move |socket| serve(socket, receiver, ping)))
+    let device = user.device_id;
+    Ok(upgrade.on_upgrade(move |socket| serve(socket, receiver, ping, device)))
 }
 
 async fn authenticate(state: &AppState, parts: &mut Parts) -> ApiResult<(AuthUser, Option<String>)> {
@@ -92,13 +93,20 @@ async fn serve(
     mut socket: WebSocket,
     mut receiver: tokio::sync::broadcast::Receiver<events::Message>,
     ping: Duration,
+    device: Option<String>,
 ) {
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + ping, ping);
     let mut idle_ticks = 0u32;
     loop {
         tokio::select! {
             event = receiver.recv() => match event {
-                Ok(json) => {
+                Ok(events::Message::SignedOut(signed_out)) => {
+                    if device.as_deref() == Some(&*signed_out) {
+                        close(socket, 4001, "this device was signed out").await;
+                        return;
+                    }
+                }
+                Ok(events::Message::Event(json)) => {
                     let send = socket.send(Message::Text(json.as_ref().into()));
                     if !matches!(tokio::time::timeout(SEND_TIMEOUT, send).await, Ok(Ok(()))) {
                         return;
