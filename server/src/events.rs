@@ -86,3 +86,37 @@ pub async fn notify(state: &AppState, user_id: &str, events: Vec<Event>) {
         Err(e) => tracing::warn!(error = %e, "cannot compute stats for an event"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(i: usize) -> Event {
+        Event::ClipDeleted { id: i.to_string() }
+    }
+
+    #[test]
+    fn a_device_that_stops_reading_is_cut_off_not_buffered_for() {
+        let hub = EventHub::default();
+        let mut stuck = hub.subscribe("alice");
+        let mut other = hub.subscribe("bob");
+        for i in 0..CHANNEL_CAPACITY + 10 {
+            hub.publish("alice", &event(i));
+        }
+        hub.publish("bob", &event(0));
+        assert!(matches!(stuck.try_recv(), Err(broadcast::error::TryRecvError::Lagged(10))));
+        assert!(matches!(other.try_recv(), Ok(Message::Event(json)) if json.contains("clip.deleted")));
+        assert!(other.try_recv().is_err(), "bob got only his own event");
+    }
+
+    #[test]
+    fn users_without_devices_cost_nothing() {
+        let hub = EventHub::default();
+        let receiver = hub.subscribe("alice");
+        assert!(hub.has_subscribers("alice"));
+        drop(receiver);
+        hub.publish("alice", &event(1));
+        assert!(!hub.has_subscribers("alice"));
+        assert_eq!(hub.users.lock().unwrap().len(), 0);
+    }
+}
