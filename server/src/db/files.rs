@@ -242,22 +242,11 @@ impl Database {
     /// Deletes every file of a user (before removing the account).
     pub async fn delete_all_files(&self, user_id: &str) -> Result<Vec<String>, sqlx::Error> {
         let mut tx = self.write_tx().await?;
-        let rows = sqlx::query("SELECT id, hash FROM files WHERE user_id = $1")
+        let rows = sqlx::query("SELECT id, user_id, hash FROM files WHERE user_id = $1")
             .bind(user_id)
             .fetch_all(&mut *tx)
             .await?;
-        let mut removed: Vec<_> = rows
-            .iter()
-            .map(|r| {
-                let file = PurgedFile {
-                    id: r.get("id"),
-                    user_id: user_id.to_string(),
-                    reason: RemoveReason::Deleted,
-                    clip_ids: Vec::new(),
-                };
-                (file, r.get("hash"))
-            })
-            .collect();
+        let mut removed = to_remove(&rows, RemoveReason::Deleted);
         let dead = remove_files(&mut tx, &mut removed).await?;
         tx.commit().await?;
         Ok(dead)
@@ -278,18 +267,7 @@ impl Database {
         .bind(batch)
         .fetch_all(&mut *tx)
         .await?;
-        let mut removed: Vec<_> = rows
-            .iter()
-            .map(|r| {
-                let file = PurgedFile {
-                    id: r.get("id"),
-                    user_id: r.get("user_id"),
-                    reason: RemoveReason::Expired,
-                    clip_ids: Vec::new(),
-                };
-                (file, r.get("hash"))
-            })
-            .collect();
+        let mut removed = to_remove(&rows, RemoveReason::Expired);
         let dead = remove_files(&mut tx, &mut removed).await?;
         tx.commit().await?;
         Ok((removed.into_iter().map(|(f, _)| f).collect(), dead))
@@ -387,6 +365,16 @@ impl Database {
     pub async fn all_blob_hashes(&self) -> Result<Vec<String>, sqlx::Error> {
         sqlx::query_scalar("SELECT hash FROM blobs").fetch_all(&self.pool).await
     }
+}
+
+/// `(file, hash)` pairs for [`remove_files`] from rows of `id, user_id, hash`.
+fn to_remove(rows: &[SqliteRow], reason: RemoveReason) -> Vec<(PurgedFile, String)> {
+    rows.iter()
+        .map(|r| {
+            let file = PurgedFile { id: r.get("id"), user_id: r.get("user_id"), reason, clip_ids: Vec::new() };
+            (file, r.get("hash"))
+        })
+        .collect()
 }
 
 /// Deletes the listed files (noting the clips that go with them) and
