@@ -73,23 +73,6 @@ pub enum StoreOutcome {
     },
 }
 
-/// One user's usage.
-#[derive(Debug, Clone, Default)]
-pub struct UsageRow {
-    /// User name.
-    pub username: String,
-    /// Live files.
-    pub files: i64,
-    /// Bytes in live files.
-    pub bytes_used: i64,
-    /// Earliest expiry among them, ms.
-    pub next_expiry_at: Option<i64>,
-    /// Completed downloads (lifetime).
-    pub downloads: i64,
-    /// Bytes served in them.
-    pub bytes_downloaded: i64,
-}
-
 const FILE_COLUMNS: &str = "id, user_id, name, size, hash, content_type, created_at, expires_at, downloads";
 
 /// The file columns of `files f` prefixed `f_`, for joins.
@@ -296,18 +279,6 @@ impl Database {
         sqlx::query_scalar("SELECT hash FROM blobs WHERE refcount <= 0").fetch_all(&self.pool).await
     }
 
-    /// Users, files and store totals for the metrics gauges.
-    pub async fn totals(&self) -> Result<(i64, i64, i64, i64), sqlx::Error> {
-        let row = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM files) AS files, \
-             (SELECT COUNT(*) FROM blobs WHERE refcount > 0) AS blobs, \
-             (SELECT COALESCE(SUM(size), 0) FROM blobs WHERE refcount > 0) AS blob_bytes",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok((row.get("users"), row.get("files"), row.get("blobs"), row.get("blob_bytes")))
-    }
-
     /// Counts one completed download of a file for it and its owner.
     pub async fn record_download(&self, file: &FileRow, bytes: u64) -> Result<(), sqlx::Error> {
         let mut tx = self.write_tx().await?;
@@ -325,42 +296,6 @@ impl Database {
         tx.commit().await
     }
 
-    /// Usage of every user, or of one user when `user_id` is given.
-    pub async fn usage(&self, user_id: Option<&str>, now: i64) -> Result<Vec<UsageRow>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT u.username, u.downloads, u.bytes_downloaded, COUNT(f.id) AS files, \
-             COALESCE(SUM(f.size), 0) AS bytes_used, MIN(f.expires_at) AS next_expiry_at \
-             FROM users u LEFT JOIN files f ON f.user_id = u.id AND f.expires_at > $1 \
-             WHERE $2 IS NULL OR u.id = $2 \
-             GROUP BY u.id, u.username, u.downloads, u.bytes_downloaded ORDER BY u.username",
-        )
-        .bind(now)
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| UsageRow {
-                username: r.get("username"),
-                files: r.get("files"),
-                bytes_used: r.get("bytes_used"),
-                next_expiry_at: r.get("next_expiry_at"),
-                downloads: r.get("downloads"),
-                bytes_downloaded: r.get("bytes_downloaded"),
-            })
-            .collect())
-    }
-
-    /// Distinct blobs and their total size.
-    pub async fn blob_totals(&self) -> Result<(i64, i64), sqlx::Error> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM blobs WHERE refcount > 0",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok((row.get("n"), row.get("bytes")))
-    }
-
     /// Every blob hash the database knows (for the start-up store check).
     pub async fn all_blob_hashes(&self) -> Result<Vec<String>, sqlx::Error> {
         sqlx::query_scalar("SELECT hash FROM blobs").fetch_all(&self.pool).await
@@ -371,7 +306,8 @@ impl Database {
 fn to_remove(rows: &[SqliteRow], reason: RemoveReason) -> Vec<(PurgedFile, String)> {
     rows.iter()
         .map(|r| {
-            let file = PurgedFile { id: r.get("id"), user_id: r.get("user_id"), reason, clip_ids: Vec::new() };
+            let file =
+                PurgedFile { id: r.get("id"), user_id: r.get("user_id"), reason, clip_ids: Vec::new() };
             (file, r.get("hash"))
         })
         .collect()

@@ -7,6 +7,7 @@
 mod clips;
 mod files;
 mod shares;
+mod stats;
 mod users;
 
 use std::str::FromStr;
@@ -17,8 +18,9 @@ use sqlx::SqlitePool;
 use time::OffsetDateTime;
 
 pub use clips::{ClipRow, NewClip};
-pub use files::{FileRow, NewFile, PurgedFile, RemoveReason, StoreOutcome, UsageRow};
+pub use files::{FileRow, NewFile, PurgedFile, RemoveReason, StoreOutcome};
 pub use shares::ShareRow;
+pub use stats::UsageRow;
 pub use users::{DeviceRow, RefreshOutcome, SessionRow, UserRow};
 
 /// The connection pool and the queries.
