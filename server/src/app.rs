@@ -48,6 +48,11 @@ pub async fn launch_with_tcp_listener(
     let sweeper = tokio::spawn(sweeper::run(state.clone(), cancel.clone()));
     let app = make_app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     tracing::info!(address = %listener.local_addr()?, public_url = %state.config.public_url, "serving");
+    let closing = state.shutdown.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.cancel();
+    };
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     cancel.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(5), sweeper).await;

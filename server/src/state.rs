@@ -34,6 +34,9 @@ pub struct Shared {
     pub share_limiter: RateLimiter,
     /// Recently verified Basic credentials.
     pub basic_cache: BasicCache,
+    /// Cancelled when the server begins to shut down (closes WebSockets,
+    /// which graceful HTTP shutdown does not track).
+    pub shutdown: tokio_util::sync::CancellationToken,
     /// Live event channels.
     pub events: crate::events::EventHub,
     /// A hash to verify against for unknown users (constant-time-ish login).
@@ -109,6 +112,7 @@ impl AppState {
             keys,
             basic_cache: BasicCache::default(),
             events: Default::default(),
+            shutdown: Default::default(),
             dummy_hash,
         })))
     }

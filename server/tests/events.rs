@@ -197,3 +197,16 @@ async fn signing_a_device_out_closes_its_connections_only() {
     server.copy_text(&alice, "laptop still listens").await;
     wait_for_event(&mut laptop_ws, "clip.created").await;
 }
+
+#[tokio::test]
+async fn shutting_down_closes_event_connections_with_going_away() {
+    let server = TestServer::start().await;
+    let alice = server.register("alice").await;
+    let mut ws = server.events(&alice).await;
+    let stopping = tokio::spawn(server.stop());
+    match tokio::time::timeout(Duration::from_secs(3), ws.next()).await.unwrap() {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1001),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+    tokio::time::timeout(Duration::from_secs(5), stopping).await.expect("stops promptly").unwrap();
+}

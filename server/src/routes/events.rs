@@ -58,7 +58,8 @@ pub async fn connect(State(state): State<AppState>, request: Request) -> ApiResu
     let receiver = state.events.subscribe(&user.user.id);
     let ping = Duration::from_secs(state.config.ws_ping_seconds);
     let device = user.device_id;
-    Ok(upgrade.on_upgrade(move |socket| serve(socket, receiver, ping, device)))
+    let shutdown = state.shutdown.clone();
+    Ok(upgrade.on_upgrade(move |socket| serve(socket, receiver, ping, device, shutdown)))
 }
 
 async fn authenticate(state: &AppState, parts: &mut Parts) -> ApiResult<(AuthUser, Option<String>)> {
@@ -94,11 +95,16 @@ async fn serve(
     mut receiver: tokio::sync::broadcast::Receiver<events::Message>,
     ping: Duration,
     device: Option<String>,
+    shutdown: tokio_util::sync::CancellationToken,
 ) {
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + ping, ping);
     let mut idle_ticks = 0u32;
     loop {
         tokio::select! {
+            _ = shutdown.cancelled() => {
+                close(socket, 1001, "server shutting down").await;
+                return;
+            }
             event = receiver.recv() => match event {
                 Ok(events::Message::SignedOut(signed_out)) => {
                     if device.as_deref() == Some(&*signed_out) {

@@ -1,0 +1,89 @@
+//! Harness for end-to-end tests: a real server on a loopback port over a
+//! real SQLite file, which can be stopped and started again on the same
+//! address (to test reconnection), plus helpers to create accounts.
+
+use std::net::SocketAddr;
+
+use cloudbuffer_server::config::Settings;
+use cloudbuffer_server::{launch_with_tcp_listener, AppState};
+use tokio::sync::oneshot;
+
+/// A running (or stopped) server with its data dir.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The listening address (kept across restarts).
+    pub addr: SocketAddr,
+    dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    /// Starts a server on a random port.
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let mut server = TestServer { url: format!("http://{addr}"), addr, dir, stop: None, task: None };
+        server.serve(listener).await;
+        server
+    }
+
+    async fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let settings = Settings {
+            data_dir: Some(self.dir.path().to_path_buf()),
+            public_url: Some(self.url.clone()),
+            auth_attempts_per_minute: Some(10_000),
+            ws_ping_seconds: Some(5),
+            ..Settings::default()
+        };
+        let state = AppState::open(settings.resolve().expect("settings")).await.expect("server opens");
+        let (stop, stopped) = oneshot::channel::<()>();
+        self.stop = Some(stop);
+        self.task = Some(tokio::spawn(launch_with_tcp_listener(state, listener, async {
+            let _ = stopped.await;
+        })));
+    }
+
+    /// Stops the server (connections are closed; data stays).
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            // Open WebSockets keep graceful shutdown waiting: don't wait forever.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
+        }
+    }
+
+    /// Starts it again on the same address and data.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let listener = loop {
+            match tokio::net::TcpListener::bind(self.addr).await {
+                Ok(listener) => break listener,
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        };
+        self.serve(listener).await;
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Registers `username` with password `password-of-<username>`.
+    pub async fn register(&self, username: &str) -> String {
+        let password = format!("password-of-{username}");
+        let response = reqwest::Client::new()
+            .post(format!("{}/api/v1/auth/register", self.url))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("register");
+        assert_eq!(response.status(), 201, "register {username}");
+        password
+    }
+}
