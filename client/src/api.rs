@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use cloudbuffer_protocol::{
-    Clip, CreateShare, Credentials, Device, ErrorBody, FileInfo, Limits, Me, RefreshRequest, Share, Stats, Tokens,
+    Clip, CreateShare, Credentials, Device, ErrorBody, FileInfo, Limits, Me, RefreshRequest, Share, Stats,
+    Tokens,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -33,8 +34,9 @@ fn now_secs() -> i64 {
 /// Checks and normalizes a server URL (`http(s)://host[:port][/base]`).
 pub fn normalize_server(url: &str) -> Result<String> {
     let url = url.trim().trim_end_matches('/');
-    let parsed = reqwest::Url::parse(url)
-        .map_err(|e| ClientError::Invalid(format!("{url:?} is not a server URL ({e}); try http://host:8080")))?;
+    let parsed = reqwest::Url::parse(url).map_err(|e| {
+        ClientError::Invalid(format!("{url:?} is not a server URL ({e}); try http://host:8080"))
+    })?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
         return Err(ClientError::Invalid(format!("{url:?} is not an http:// or https:// server URL")));
     }
@@ -99,7 +101,13 @@ impl Client {
         self.sign_in("/api/v1/auth/login", username, password, device_name).await
     }
 
-    async fn sign_in(&self, path: &str, username: &str, password: &str, device_name: &str) -> Result<Session> {
+    async fn sign_in(
+        &self,
+        path: &str,
+        username: &str,
+        password: &str,
+        device_name: &str,
+    ) -> Result<Session> {
         let body = Credentials {
             username: username.into(),
             password: password.into(),
@@ -229,9 +237,13 @@ impl Client {
         let (code, message) = (body.error.code, body.error.message);
         Err(match (status.as_u16(), code.as_str()) {
             (401, "invalid_credentials") => ClientError::InvalidCredentials,
-            (401, "session_revoked" | "invalid_refresh_token" | "refresh_token_reused" | "refresh_token_expired") => {
-                ClientError::SessionExpired
-            }
+            (
+                401,
+                "session_revoked"
+                | "invalid_refresh_token"
+                | "refresh_token_reused"
+                | "refresh_token_expired",
+            ) => ClientError::SessionExpired,
             (404, _) => ClientError::NotFound(message),
             (410, _) => ClientError::Gone(message),
             (413, "file_too_large") => ClientError::TooLarge { limit: limit_in(&message) },

@@ -60,7 +60,10 @@ impl SessionStore {
         let path = self.path();
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                ClientError::Invalid(format!("{} is damaged ({e}); run `cloudbuffer login` again", path.display()))
+                ClientError::Invalid(format!(
+                    "{} is damaged ({e}); run `cloudbuffer login` again",
+                    path.display()
+                ))
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(ClientError::io(path, e)),
@@ -123,7 +126,8 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("nested/session.json")).unwrap().permissions().mode();
+            let mode =
+                std::fs::metadata(dir.path().join("nested/session.json")).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         store.clear().unwrap();

@@ -75,11 +75,12 @@ impl Client {
         }
         let mut sent = 0u64;
         progress(0, size);
-        let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).map_ok(move |chunk: Bytes| {
-            sent += chunk.len() as u64;
-            progress(sent, size);
-            chunk
-        });
+        let stream =
+            tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).map_ok(move |chunk: Bytes| {
+                sent += chunk.len() as u64;
+                progress(sent, size);
+                chunk
+            });
         Ok((reqwest::Body::wrap_stream(stream), size))
     }
 
@@ -112,9 +113,10 @@ impl Client {
 /// A body that failed because the local file did: say so, not "interrupted".
 fn read_error(error: ClientError, path: &Path) -> ClientError {
     match error {
-        ClientError::Interrupted(reason) if !path.exists() => {
-            ClientError::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, format!("vanished ({reason})")))
-        }
+        ClientError::Interrupted(reason) if !path.exists() => ClientError::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, format!("vanished ({reason})")),
+        ),
         other => other,
     }
 }
