@@ -17,6 +17,7 @@ pub mod extract;
 pub mod files;
 pub mod ids;
 pub mod metrics;
+pub mod page;
 pub mod qr;
 pub mod routes;
 pub mod shares;
