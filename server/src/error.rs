@@ -188,7 +188,10 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests(secs) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
             }
-            ApiError::Unauthorized { .. } => {
+            // Share passwords are not HTTP authentication: no browser dialog.
+            ApiError::Unauthorized { code, .. }
+                if !matches!(*code, "password_required" | "wrong_password") =>
+            {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"cloudbuffer\", Basic realm=\"cloudbuffer\""),

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use axum::http::HeaderMap;
+use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use cloudbuffer_protocol::{CreateShare, Event, Share, ShareState};
 
@@ -197,7 +197,10 @@ pub fn require_active(resolved: &Resolved) -> ApiResult<()> {
     }
 }
 
-/// Checks a share's password, rate-limited per share and client address.
+/// Checks a share's password. Only wrong passwords are charged, against
+/// two budgets: per link and client address, and per link from everyone
+/// (ten times larger, against guessing from many addresses); a visitor who
+/// knows the password is never slowed by their own downloads.
 pub async fn check_password(
     state: &AppState,
     resolved: &Resolved,
@@ -209,11 +212,14 @@ pub async fn check_password(
         return Err(ApiError::unauthorized("password_required", "this link is protected by a password"));
     };
     let key = format!("share:{}:{ip}", resolved.row.token);
-    let share_key = format!("share:{}", resolved.row.token);
-    state.share_limiter.check(&[&key, &share_key]).map_err(ApiError::TooManyRequests)?;
+    let link_key = format!("share:{}", resolved.row.token);
+    state.share_limiter.peek(&[&key]).map_err(ApiError::TooManyRequests)?;
+    state.share_link_limiter.peek(&[&link_key]).map_err(ApiError::TooManyRequests)?;
     if verify_password(given.to_string(), hash.clone()).await {
         Ok(())
     } else {
+        state.share_limiter.charge(&[&key]);
+        state.share_link_limiter.charge(&[&link_key]);
         Err(ApiError::unauthorized("wrong_password", "wrong password"))
     }
 }
@@ -221,26 +227,63 @@ pub async fn check_password(
 /// The bytes of an active share whose password was checked. A download
 /// slot is reserved first (so `max_downloads` holds under concurrency) and
 /// counted only when the last byte goes out; otherwise it is released.
-pub async fn download(state: &AppState, resolved: &Resolved, headers: &HeaderMap) -> ApiResult<Response> {
+/// HEAD reserves and counts nothing. Links with a download limit ignore
+/// `Range`: partial reads never count, so they would let a client read all
+/// but the last byte of a one-time link again and again.
+pub async fn download(
+    state: &AppState,
+    resolved: &Resolved,
+    headers: &HeaderMap,
+    head: bool,
+) -> ApiResult<Response> {
+    let mut headers = headers.clone();
+    if resolved.row.max_downloads.is_some() {
+        for name in [header::RANGE, header::IF_RANGE, header::IF_NONE_MATCH] {
+            headers.remove(name);
+        }
+    }
+    if head {
+        return respond(state, resolved, &headers, None).await;
+    }
     if !state.db.reserve_download(&resolved.row.token, now_ms()).await? {
         let fresh = resolve(state, &resolved.row.token).await?;
         require_active(&fresh)?;
         return Err(ApiError::GoneWith("exhausted", "this link's downloads are used up"));
     }
-    let mut reservation =
+    let reservation =
         Reservation { db: state.db.clone(), token: resolved.row.token.clone(), file: None, open: true };
+    respond(state, resolved, &headers, Some(reservation)).await
+}
+
+async fn respond(
+    state: &AppState,
+    resolved: &Resolved,
+    headers: &HeaderMap,
+    reservation: Option<Reservation>,
+) -> ApiResult<Response> {
     match (&resolved.clip, &resolved.file) {
         (Some(clip), None) => {
             let text = state.db.clip_text(&clip.id).await?.unwrap_or_default();
-            reservation.complete(text.len() as u64);
-            let name = crate::files::names::content_disposition("attachment", &resolved.name());
-            Ok(axum::response::IntoResponse::into_response((
-                [("content-type", "text/plain; charset=utf-8".to_string()), ("content-disposition", name)],
-                text,
-            )))
+            let len = text.len() as u64;
+            // Counted when hyper takes the bytes, like file downloads.
+            let body = futures_util::stream::once(async move {
+                if let Some(reservation) = reservation {
+                    reservation.complete(len);
+                }
+                Ok::<_, std::convert::Infallible>(bytes::Bytes::from(text))
+            });
+            let response = Response::builder()
+                .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                .header(header::CONTENT_LENGTH, len)
+                .header(
+                    header::CONTENT_DISPOSITION,
+                    crate::files::names::content_disposition("attachment", &resolved.name()),
+                )
+                .body(axum::body::Body::from_stream(body))
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok(response)
         }
         (_, Some(file)) => {
-            reservation.file = Some(file.clone());
             let content = crate::files::download::Content {
                 path: state.store.blob_path(&file.hash),
                 size: file.size as u64,
@@ -248,10 +291,49 @@ pub async fn download(state: &AppState, resolved: &Resolved, headers: &HeaderMap
                 content_type: &file.content_type,
                 name: &file.name,
             };
-            crate::files::download::serve(content, headers, move |bytes| reservation.complete(bytes)).await
+            let reservation = reservation.map(|mut r| {
+                r.file = Some(file.clone());
+                r
+            });
+            crate::files::download::serve(content, headers, move |bytes| {
+                if let Some(reservation) = reservation {
+                    reservation.complete(bytes);
+                }
+            })
+            .await
         }
         (None, None) => Err(ApiError::Gone("share link")),
     }
+}
+
+/// An image preview for the share page: served inline and not counted,
+/// only for active image links with neither a password nor a download
+/// limit (anything else: 404, so a preview can never stand in for a
+/// counted or protected download).
+pub async fn preview(state: &AppState, resolved: &Resolved, headers: &HeaderMap) -> ApiResult<Response> {
+    require_active(resolved)?;
+    let file = match (&resolved.clip, &resolved.file) {
+        (None, Some(file)) => file,
+        _ => return Err(ApiError::NotFound("preview")),
+    };
+    let previewable = resolved.row.password_hash.is_none()
+        && resolved.row.max_downloads.is_none()
+        && file.content_type.starts_with("image/");
+    if !previewable {
+        return Err(ApiError::NotFound("preview"));
+    }
+    let content = crate::files::download::Content {
+        path: state.store.blob_path(&file.hash),
+        size: file.size as u64,
+        hash: &file.hash,
+        content_type: &file.content_type,
+        name: &file.name,
+    };
+    let mut response = crate::files::download::serve(content, headers, |_| {}).await?;
+    if let Ok(value) = crate::files::names::content_disposition("inline", &file.name).parse() {
+        response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
 }
 
 /// A reserved download slot: completed once, or released when dropped.

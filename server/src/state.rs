@@ -30,8 +30,10 @@ pub struct Shared {
     pub keys: JwtKeys,
     /// Limits login, register and Basic attempts.
     pub auth_limiter: RateLimiter,
-    /// Limits share password attempts.
+    /// Limits wrong share passwords per link and client address.
     pub share_limiter: RateLimiter,
+    /// Limits wrong share passwords per link, from all addresses.
+    pub share_link_limiter: RateLimiter,
     /// Recently verified Basic credentials.
     pub basic_cache: BasicCache,
     /// Cancelled when the server begins to shut down (closes WebSockets,
@@ -106,6 +108,7 @@ impl AppState {
         Ok(AppState(Arc::new(Shared {
             auth_limiter: RateLimiter::new(config.auth_attempts_per_minute),
             share_limiter: RateLimiter::new(config.auth_attempts_per_minute),
+            share_link_limiter: RateLimiter::new(config.auth_attempts_per_minute.saturating_mul(10)),
             config,
             db,
             store,

@@ -133,7 +133,25 @@ async fn images_are_previewed_only_where_that_burns_nothing() {
     let open = share(&server, &alice, json!({"file_id": file["id"]})).await;
     let page = get_page(&server, &open).await;
     page.expect(StatusCode::OK);
-    assert!(page.has(&format!(r#"<img class="preview" src="{open}/raw" alt="photo.png">"#)), "{}", page.html);
+    assert!(
+        page.has(&format!(r#"<img class="preview" src="{open}/preview" alt="photo.png">"#)),
+        "{}",
+        page.html
+    );
+    // The preview is the image, inline, and not a download.
+    let preview = server.request(Method::GET, &format!("/s/{open}/preview")).send().await.unwrap();
+    assert_eq!(preview.status(), StatusCode::OK);
+    assert!(preview.headers()["content-disposition"].to_str().unwrap().starts_with("inline"));
+    assert_eq!(preview.bytes().await.unwrap(), png_bytes());
+    let info: serde_json::Value = server
+        .as_user(&alice, Method::GET, &format!("/api/v1/files/{}", file["id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["downloads"], 0);
 
     // A one-time link: no preview, and viewing the page uses nothing.
     let once = share(&server, &alice, json!({"file_id": file["id"], "max_downloads": 1})).await;
@@ -143,6 +161,8 @@ async fn images_are_previewed_only_where_that_burns_nothing() {
         assert!(!page.has("<img"), "{}", page.html);
         assert!(page.has("<dd>1 download left</dd>"));
     }
+    let preview = server.request(Method::GET, &format!("/s/{once}/preview")).send().await.unwrap();
+    assert_eq!(preview.status(), StatusCode::NOT_FOUND, "no preview can stand in for a counted download");
     let raw = server.request(Method::GET, &format!("/s/{once}/raw")).send().await.unwrap();
     assert_eq!(raw.bytes().await.unwrap(), png_bytes());
 

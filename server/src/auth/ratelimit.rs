@@ -23,6 +23,27 @@ impl RateLimiter {
     /// Takes one attempt from every key's bucket, or none if any is empty;
     /// then returns the seconds to wait.
     pub fn check(&self, keys: &[&str]) -> Result<(), u64> {
+        self.take(keys, true)
+    }
+
+    /// Whether an attempt would be allowed, without taking it: for limits
+    /// that only charge failures (see [`RateLimiter::charge`]).
+    pub fn peek(&self, keys: &[&str]) -> Result<(), u64> {
+        self.take(keys, false)
+    }
+
+    /// Takes one attempt from every key's bucket, even past empty.
+    pub fn charge(&self, keys: &[&str]) {
+        let _ = self.take(keys, true);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        for key in keys {
+            if let Some((tokens, _)) = buckets.get_mut(*key) {
+                *tokens = tokens.max(0.0);
+            }
+        }
+    }
+
+    fn take(&self, keys: &[&str], consume: bool) -> Result<(), u64> {
         let now = Instant::now();
         let rate = self.per_minute / 60.0;
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
@@ -40,7 +61,19 @@ impl RateLimiter {
             }
         }
         if wait > 0.0 {
+            if consume {
+                // A failure past the limit still counts, so hammering does
+                // not refill the budget sooner.
+                for key in keys {
+                    if let Some((tokens, _)) = buckets.get_mut(*key) {
+                        *tokens = (*tokens - 1.0).max(0.0);
+                    }
+                }
+            }
             return Err(wait.ceil().max(1.0) as u64);
+        }
+        if !consume {
+            return Ok(());
         }
         for key in keys {
             if let Some((tokens, _)) = buckets.get_mut(*key) {
@@ -66,5 +99,16 @@ mod tests {
         // Another key is unaffected; a shared exhausted key still blocks.
         assert!(limiter.check(&["ip:2"]).is_ok());
         assert!(limiter.check(&["ip:2", "user:a"]).is_err());
+    }
+
+    #[test]
+    fn peek_takes_nothing_and_charge_takes_one() {
+        let limiter = RateLimiter::new(2);
+        for _ in 0..5 {
+            assert!(limiter.peek(&["k"]).is_ok());
+        }
+        limiter.charge(&["k"]);
+        limiter.charge(&["k"]);
+        assert!(limiter.peek(&["k"]).is_err());
     }
 }

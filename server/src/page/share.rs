@@ -27,6 +27,7 @@ const LOCK_ICON: &str = r#"<svg width="28" height="28" viewBox="0 0 24 24" fill=
 /// The page of a usable (active, and unlocked if protected) link.
 pub fn item(item: &Item) -> Markup {
     let raw = format!("{}/raw", item.token);
+    let preview = format!("{}/preview", item.token);
     let is_text = matches!(item.content, Content::Text { .. });
     let shown_text = match &item.content {
         Content::Text { text: Some(text), .. } => Some(text.as_str()),
@@ -53,11 +54,11 @@ pub fn item(item: &Item) -> Markup {
                     dt { "Limit" } dd { (downloads_left(left)) }
                 }
             }
-            // The preview is only set for images on links with neither a
-            // password nor a download limit: loading it is a download, and
-            // a preview must not burn a one-time link.
+            // Only images on links with neither a password nor a download
+            // limit have a preview (served uncounted by /preview, which
+            // refuses anything else).
             @if let Content::File { preview: true, .. } = &item.content {
-                img.preview src=(raw) alt=(item.name);
+                img.preview src=(preview) alt=(item.name);
             }
             @if let Some(text) = shown_text {
                 // The parser drops one newline right after <textarea>: give

@@ -41,7 +41,7 @@ pub fn router() -> Router<AppState> {
         buffer::put_buffer, buffer::get_buffer, buffer::clear_buffer, buffer::list_clips, buffer::get_clip,
         buffer::clip_content, buffer::delete_clip, events::connect,
         shares::create_share, shares::list_shares, shares::revoke_share, shares::raw, shares::raw_with_form,
-        shares::qr_svg, shares::qr_png, page::show, page::submit,
+        shares::preview, shares::qr_svg, shares::qr_png, page::show, page::submit,
         ops::healthz, ops::prometheus, ops::openapi,
     ),
     modifiers(&Security),

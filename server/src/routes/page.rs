@@ -152,7 +152,7 @@ async fn render(state: &AppState, resolved: &Resolved, password: Option<String>)
 /// service (so a one-time text can be read once).
 async fn reveal(state: &AppState, resolved: &Resolved, password: Option<String>) -> Response {
     let token = &resolved.row.token;
-    let response = match shares::download(state, resolved, &HeaderMap::new()).await {
+    let response = match shares::download(state, resolved, &HeaderMap::new(), false).await {
         Ok(response) => response,
         Err(e) => return failure(token, e),
     };

@@ -1,7 +1,7 @@
 //! `/api/v1/shares` for owners, and the public `/s/{token}/raw` and QR codes.
 
 use axum::extract::{Form, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/shares", get(list_shares).post(create_share))
         .route("/api/v1/shares/{token}", delete(revoke_share))
         .route("/s/{token}/raw", get(raw).post(raw_with_form))
+        .route("/s/{token}/preview", get(preview))
         .route("/s/{token}/qr.svg", get(qr_svg))
         .route("/s/{token}/qr.png", get(qr_png))
 }
@@ -66,6 +67,7 @@ pub async fn revoke_share(
         (status = 410, description = "expired, revoked or used up", body = ErrorBody),
         (status = 429, description = "too many password attempts", body = ErrorBody)))]
 pub async fn raw(
+    method: Method,
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     ApiPath(token): ApiPath<String>,
@@ -73,7 +75,7 @@ pub async fn raw(
 ) -> ApiResult<Response> {
     let password =
         headers.get("x-share-password").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    serve_raw(&state, &token, password.as_deref(), ip, &headers).await
+    serve_raw(&state, &token, password.as_deref(), ip, &headers, method == Method::HEAD).await
 }
 
 /// The password form of the share page posts here.
@@ -97,7 +99,7 @@ pub async fn raw_with_form(
     form: Result<Form<PasswordForm>, axum::extract::rejection::FormRejection>,
 ) -> ApiResult<Response> {
     let Form(form) = form.map_err(|e| ApiError::bad_request("invalid_form", e.body_text()))?;
-    serve_raw(&state, &token, Some(&form.password), ip, &headers).await
+    serve_raw(&state, &token, Some(&form.password), ip, &headers, false).await
 }
 
 async fn serve_raw(
@@ -106,11 +108,27 @@ async fn serve_raw(
     password: Option<&str>,
     ip: std::net::IpAddr,
     headers: &HeaderMap,
+    head: bool,
 ) -> ApiResult<Response> {
     let resolved = shares::resolve(state, token).await?;
     shares::require_active(&resolved)?;
     shares::check_password(state, &resolved, password, ip).await?;
-    shares::download(state, &resolved, headers).await
+    shares::download(state, &resolved, headers, head).await
+}
+
+/// An image link's preview for the share page (inline, not counted).
+#[utoipa::path(get, path = "/s/{token}/preview", tag = "shares",
+    params(("token" = String, Path, description = "share token")),
+    responses((status = 200, description = "the image"),
+        (status = 404, description = "unknown, or not an open image link", body = ErrorBody),
+        (status = 410, body = ErrorBody)))]
+pub async fn preview(
+    State(state): State<AppState>,
+    ApiPath(token): ApiPath<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let resolved = shares::resolve(&state, &token).await?;
+    shares::preview(&state, &resolved, &headers).await
 }
 
 /// A QR code of the share's URL, as SVG.
