@@ -11,3 +11,6 @@ pub mod transfer;
 pub use api::Client;
 pub use error::{ClientError, Result};
 pub use session::{Session, SessionStore};
+mod api_extra;
+pub mod sync;
+pub mod watch;

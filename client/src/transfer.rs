@@ -87,6 +87,13 @@ impl Client {
     /// Downloads one of the user's files to `dest`.
     pub async fn download_file(&self, id: &str, dest: &Path, progress: Progress) -> Result<Downloaded> {
         let info = self.file(id).await?;
+        // A `.part` as long as the file (interrupted between the last byte
+        // and the rename) or longer cannot be continued: a range from its
+        // end is refused with 416 on every try. Start over instead.
+        let part = part_path(dest);
+        if tokio::fs::metadata(&part).await.is_ok_and(|meta| meta.len() >= info.size) {
+            let _ = tokio::fs::remove_file(&part).await;
+        }
         let url = self.url(&format!("/api/v1/files/{}/content", segment(id)));
         let etag = format!("\"{}\"", info.hash);
         let token = self.access_token().await?;

@@ -1,0 +1,238 @@
+//! Folder watch: an outbox folder whose new files are uploaded as file
+//! clips once they stop changing, and an inbox folder where other
+//! devices' file clips are saved without overwriting anything.
+//!
+//! Outbox: the folder is watched with `notify` (inotify on Linux; no
+//! polling while nothing happens). A file is sent once its size and
+//! modification time stayed the same for `settle` (1 s by default), then
+//! moved to `outbox/.sent/`: the folder itself is the record of what is
+//! still to send, so every file is sent once, across restarts too. A crash
+//! between the upload and the move could send a file twice; files found at
+//! start are therefore first looked up among this device's clips by name
+//! and BLAKE3 hash. Hidden files and `*.part`/`*.tmp`/`*.crdownload`/`*~`
+//! are ignored (downloads in progress).
+//!
+//! Inbox: `save_to_inbox` downloads to `<name>.part` and renames it to
+//! `<name>`, or `<name> (1).<ext>`, `<name> (2).<ext>`… when taken.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use cloudbuffer_protocol::FileInfo;
+use notify::Watcher;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::Client;
+use crate::error::{ClientError, Result};
+use crate::transfer::{no_progress, part_path};
+
+/// The outbox's record of sent files.
+pub const SENT_DIR: &str = ".sent";
+
+const TICK: Duration = Duration::from_millis(250);
+const RETRY_MIN: Duration = Duration::from_secs(2);
+const RETRY_MAX: Duration = Duration::from_secs(60);
+
+/// `name`, else `name (1).ext`, `name (2).ext`… : the first path in `dir`
+/// where neither the file nor its `.part` exists.
+pub fn unique_path(dir: &Path, name: &str) -> PathBuf {
+    let name = safe_name(name);
+    let path = Path::new(&name);
+    let (stem, ext) = match (path.file_stem(), path.extension()) {
+        (Some(stem), Some(ext)) if !stem.is_empty() => {
+            (stem.to_string_lossy().into_owned(), format!(".{}", ext.to_string_lossy()))
+        }
+        _ => (name.clone(), String::new()),
+    };
+    let free = |p: &Path| !p.exists() && !part_path(p).exists();
+    let first = dir.join(&name);
+    if free(&first) {
+        return first;
+    }
+    (1..).map(|n| dir.join(format!("{stem} ({n}){ext}"))).find(|p| free(p)).expect("a free name")
+}
+
+/// The last component of a name from the server, never `.`/`..`/empty.
+fn safe_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or("").trim();
+    if last.is_empty() || last.chars().all(|c| c == '.') {
+        "file".into()
+    } else {
+        last.into()
+    }
+}
+
+/// Saves a file clip's file into `dir`, never overwriting: returns its path.
+pub async fn save_to_inbox(client: &Client, dir: &Path, file: &FileInfo) -> Result<PathBuf> {
+    tokio::fs::create_dir_all(dir).await.map_err(|e| ClientError::io(dir, e))?;
+    let dest = unique_path(dir, &file.name);
+    client.download_file(&file.id, &dest, no_progress()).await?;
+    Ok(dest)
+}
+
+/// Files that are not (yet) for sending.
+fn ignored(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return true;
+    };
+    name.starts_with('.')
+        || name.ends_with('~')
+        || [".part", ".tmp", ".crdownload"].iter().any(|ext| name.ends_with(ext))
+}
+
+struct Pending {
+    seen: Option<(u64, SystemTime)>,
+    since: Instant,
+    retry_at: Instant,
+    retry_every: Duration,
+    /// Found at start: maybe sent by a run that crashed before moving it.
+    check_server: bool,
+    /// Refused for good: not retried until the file changes.
+    failed: bool,
+}
+
+impl Pending {
+    fn new(check_server: bool) -> Pending {
+        let now = Instant::now();
+        Pending { seen: None, since: now, retry_at: now, retry_every: RETRY_MIN, check_server, failed: false }
+    }
+}
+
+/// Watches `dir` until cancelled, uploading each settled file once.
+/// Problems with one file (or the network) go to `report` and are retried;
+/// only an unusable folder ends it with an error.
+pub async fn run_outbox(
+    client: Client,
+    dir: PathBuf,
+    settle: Duration,
+    cancel: CancellationToken,
+    report: impl Fn(String) + Send + 'static,
+) -> Result<()> {
+    let sent_dir = dir.join(SENT_DIR);
+    std::fs::create_dir_all(&sent_dir).map_err(|e| ClientError::io(&sent_dir, e))?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<PathBuf>();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        for path in event.map(|e| e.paths).unwrap_or_default() {
+            let _ = tx.send(path);
+        }
+    })
+    .map_err(|e| ClientError::Invalid(format!("cannot watch {}: {e}", dir.display())))?;
+    watcher
+        .watch(&dir, notify::RecursiveMode::NonRecursive)
+        .map_err(|e| ClientError::Invalid(format!("cannot watch {}: {e}", dir.display())))?;
+
+    let mut pending: HashMap<PathBuf, Pending> = HashMap::new();
+    for entry in std::fs::read_dir(&dir).map_err(|e| ClientError::io(&dir, e))? {
+        let path = entry.map_err(|e| ClientError::io(&dir, e))?.path();
+        if !ignored(&path) {
+            pending.insert(path, Pending::new(true));
+        }
+    }
+    loop {
+        let tick = async {
+            if pending.is_empty() {
+                std::future::pending::<()>().await
+            } else {
+                tokio::time::sleep(TICK).await
+            }
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            Some(path) = rx.recv() => {
+                if path.parent() == Some(dir.as_path()) && !ignored(&path) {
+                    let entry = pending.entry(path).or_insert_with(|| Pending::new(false));
+                    entry.since = Instant::now();
+                    entry.failed = false;
+                }
+                continue;
+            }
+            _ = tick => {}
+        }
+        let now = Instant::now();
+        let mut ready = Vec::new();
+        pending.retain(|path, p| {
+            let Ok(meta) = std::fs::metadata(path) else { return false };
+            if !meta.is_file() {
+                return false;
+            }
+            let stamp = (meta.len(), meta.modified().unwrap_or(SystemTime::UNIX_EPOCH));
+            if p.seen != Some(stamp) {
+                p.seen = Some(stamp);
+                p.since = now;
+                p.failed = false;
+            } else if !p.failed && now.duration_since(p.since) >= settle && now >= p.retry_at {
+                ready.push(path.clone());
+            }
+            true
+        });
+        for path in ready {
+            let Some(p) = pending.get_mut(&path) else { continue };
+            match send_one(&client, &path, &sent_dir, p.check_server).await {
+                Ok(()) => {
+                    pending.remove(&path);
+                }
+                Err(e) => {
+                    report(format!("outbox: {}: {e}", path.display()));
+                    if matches!(e, ClientError::Unreachable { .. } | ClientError::Interrupted(_))
+                        || matches!(e, ClientError::RateLimited { .. })
+                    {
+                        p.retry_at = Instant::now() + p.retry_every;
+                        p.retry_every = (p.retry_every * 2).min(RETRY_MAX);
+                    } else {
+                        p.failed = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn send_one(client: &Client, path: &Path, sent_dir: &Path, check_server: bool) -> Result<()> {
+    if !(check_server && already_sent(client, path).await?) {
+        client.copy_file(path, no_progress()).await?;
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dest = unique_path(sent_dir, &name);
+    tokio::fs::rename(path, &dest).await.map_err(|e| ClientError::io(path, e))
+}
+
+/// True if one of this device's clips is this file (same name and hash).
+async fn already_sent(client: &Client, path: &Path) -> Result<bool> {
+    let device = client.session().await.map(|s| s.device_id);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let ours: Vec<_> = client
+        .clips()
+        .await?
+        .into_iter()
+        .filter(|c| c.origin_device_id.is_some() && c.origin_device_id == device)
+        .filter_map(|c| c.file)
+        .filter(|f| f.name == name)
+        .collect();
+    if ours.is_empty() {
+        return Ok(false);
+    }
+    let bytes = tokio::fs::read(path).await.map_err(|e| ClientError::io(path, e))?;
+    let hash = blake3::hash(&bytes).to_hex();
+    Ok(ours.iter().any(|f| f.hash == hash.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_names_never_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(unique_path(dir.path(), "a.txt"), dir.path().join("a.txt"));
+        std::fs::write(dir.path().join("a.txt"), b"").unwrap();
+        assert_eq!(unique_path(dir.path(), "a.txt"), dir.path().join("a (1).txt"));
+        std::fs::write(dir.path().join("a (1).txt.part"), b"").unwrap();
+        assert_eq!(unique_path(dir.path(), "a.txt"), dir.path().join("a (2).txt"));
+        assert_eq!(unique_path(dir.path(), "../x/README"), dir.path().join("README"));
+        assert_eq!(unique_path(dir.path(), ".."), dir.path().join("file"));
+        assert!(ignored(Path::new("/o/.hidden")) && ignored(Path::new("/o/f.part")));
+        assert!(!ignored(Path::new("/o/photo.jpg")));
+    }
+}
