@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cloudbuffer/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
-scripts/system-deps.sh
+# Xvfb and xclip: the real clipboard backend is tested on a private X server.
+scripts/system-deps.sh xvfb xclip xauth
 
 step() { printf '\n== %s\n' "$*"; }
 
