@@ -26,102 +26,12 @@ QUOTA=$((1 << 40)) # 1 TiB: the quota must never be what stops the upload
 API_USER=bench
 API_PASSWORD=bench-password-123
 
-log() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$REPO/bench/lib.sh" # log, die, cleanup trap, run/stop, ensure_cmds, start_server, ...
 
 [[ $SIZE_MIB =~ ^[1-9][0-9]*$ ]] || die "BENCH_SIZE_MIB must be a positive integer"
 [[ $WRK_SECONDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_WRK_SECONDS must be a positive integer"
 BYTES=$((SIZE_MIB * 1048576))
-
-# --- cleanup: every process we start goes into PIDS; the temp dir goes away -------
-PIDS=()
-DIR=""
-cleanup() {
-    local rc=$? pid
-    trap - EXIT
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    if [[ -n $DIR && -d $DIR ]]; then
-        if [[ $KEEP == 1 ]]; then log "kept $DIR"; else rm -rf -- "$DIR"; fi
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-forget() { # PID: drop it from PIDS
-    local p keep=()
-    for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
-}
-stop() { # PID: stop one process we started
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-    forget "$1"
-}
-run() { # OUT CMD...: run CMD, stdout to OUT. In the background + wait, because bash
-    # runs the INT/TERM trap only after a foreground child ends (wrk: seconds later).
-    local out=$1 pid rc=0
-    shift
-    "$@" >"$out" &
-    pid=$!
-    PIDS+=("$pid")
-    wait "$pid" || rc=$?
-    forget "$pid"
-    return "$rc"
-}
-
-# --- helpers ------------------------------------------------------------------------
-ensure_cmds() { # install missing commands (package name = command name) with apt-get
-    local missing=() c sudo=()
-    for c in "$@"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
-    ((${#missing[@]} == 0)) && return 0
-    command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]}; install them (no apt-get here)"
-    [[ $(id -u) == 0 ]] || sudo=(sudo)
-    log "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    local apt_log
-    apt_log=$(mktemp)
-    if ! "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$apt_log" 2>&1; then
-        # Perhaps stale or missing package lists: refresh them once and retry.
-        if ! { "${sudo[@]}" apt-get update -qq &&
-            "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >>"$apt_log" 2>&1; then
-            tail -n 20 "$apt_log" >&2
-            rm -f "$apt_log"
-            die "could not install ${missing[*]}"
-        fi
-    fi
-    rm -f "$apt_log"
-}
-
-now_ns() { date +%s%N; }
-mbps() { awk -v b="$1" -v ns="$2" 'BEGIN { printf "%.1f", b / 1e6 / (ns / 1e9) }'; } # bytes, ns
-to_mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }                       # bytes/s → MB/s
-
-await_addr() { # LOGFILE PID: the address from the first line "listening on ADDR"
-    local i line
-    for ((i = 0; i < 200; i++)); do
-        line=$(head -n 1 "$1" 2>/dev/null || true)
-        if [[ $line == "listening on "* ]]; then echo "${line#listening on }"; return 0; fi
-        kill -0 "$2" 2>/dev/null || { cat "$1" >&2; return 1; }
-        sleep 0.05
-    done
-    return 1
-}
-
-free_port() { # a port nothing listens on (racy, but only we start servers here)
-    local i p
-    for ((i = 0; i < 100; i++)); do
-        p=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-    done
-    return 1
-}
-
-json_field() { # FILE KEY: the first string or integer value of "KEY" (flat JSON is enough here)
-    sed -n -E 's/.*"'"$2"'"[[:space:]]*:[[:space:]]*("([^"]*)"|(-?[0-9]+)).*/\2\3/p' "$1" | head -n 1
-}
 
 # --- tools, build, temp dir, test file ----------------------------------------------
 command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust: https://rustup.rs)"
@@ -199,26 +109,7 @@ stop "$SF_PID"
 
 # --- the server ---------------------------------------------------------------------
 if [[ $SKIP_SERVER != 1 ]]; then
-    server_fail() { # MESSAGE: die, showing the end of the server's log
-        printf 'bench: error: %s\n--- last lines of the server log (BENCH_KEEP=1 keeps %s)\n' "$1" "$DIR/server.log" >&2
-        tail -n 30 "$DIR/server.log" >&2 || true
-        exit 1
-    }
-    PORT=$(free_port) || die "no free port found"
-    HOST=127.0.0.1:$PORT
-    URL=http://$HOST
-    log "starting $SERVER_BIN on $HOST"
-    "$SERVER_BIN" --bind "$HOST" --data-dir "$DIR/data" \
-        --max-file-bytes $((BYTES + 1048576)) --quota-bytes "$QUOTA" >"$DIR/server.log" 2>&1 &
-    SERVER_PID=$!
-    PIDS+=("$SERVER_PID")
-    for ((i = 0; ; i++)); do
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/healthz" || true)
-        [[ $code == 200 ]] && break
-        kill -0 "$SERVER_PID" 2>/dev/null || server_fail "the server exited during startup"
-        ((i < 300)) || server_fail "GET /healthz not 200 after 30 s (last: $code)"
-        sleep 0.1
-    done
+    start_server --max-file-bytes $((BYTES + 1048576)) --quota-bytes "$QUOTA"
 
     auth() { # ENDPOINT STATUS: register or log in; sets TOKEN (logging in again keeps it fresh)
         local code
@@ -229,7 +120,7 @@ if [[ $SKIP_SERVER != 1 ]]; then
         TOKEN=$(json_field "$DIR/auth.json" access_token)
         [[ -n $TOKEN ]] || server_fail "no access_token in: $(head -c 300 "$DIR/auth.json")"
     }
-    rss_mib() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$SERVER_PID/status"; }
+    rss_mib() { awk -v k="$(rss_kib VmHWM)" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
     auth register 201
     sync
