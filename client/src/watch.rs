@@ -110,6 +110,8 @@ pub async fn run_outbox(
     cancel: CancellationToken,
     report: impl Fn(String) + Send + 'static,
 ) -> Result<()> {
+    // Events name paths under the watched one: compare them to one spelling.
+    let dir = std::path::absolute(&dir).map_err(|e| ClientError::io(&dir, e))?;
     let sent_dir = dir.join(SENT_DIR);
     std::fs::create_dir_all(&sent_dir).map_err(|e| ClientError::io(&sent_dir, e))?;
     let (tx, mut rx) = mpsc::unbounded_channel::<PathBuf>();

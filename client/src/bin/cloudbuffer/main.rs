@@ -11,6 +11,7 @@ mod download;
 mod files;
 mod format;
 mod http;
+mod sync;
 mod ui;
 
 use std::process::ExitCode;
@@ -96,7 +97,12 @@ fn main() -> ExitCode {
     // Ctrl-C there ends the program at once. Once the handler is in,
     // Ctrl-C drops the command (closing its connections and files) and
     // exits with 130.
+    // `sync` runs until Ctrl-C by design: it stops itself cleanly.
+    let stops_itself = matches!(cli.command, Command::Sync(_));
     let result = runtime.block_on(async {
+        if stops_itself {
+            return run(cli).await;
+        }
         tokio::select! {
             biased;
             result = run(cli) => result,
@@ -107,7 +113,7 @@ fn main() -> ExitCode {
     finish(result)
 }
 
-async fn ctrl_c() {
+pub(crate) async fn ctrl_c() {
     if tokio::signal::ctrl_c().await.is_err() {
         // No signal handling here: let the default behaviour stand.
         std::future::pending::<()>().await;
@@ -157,7 +163,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Rm(args) => files::rm(&context, args).await,
         Command::Share(args) => files::share(&context, args).await,
         Command::Shares(args) => files::shares(&context, args).await,
-        Command::Sync(_args) => Err(Failure::message("sync is not available yet")),
+        Command::Sync(args) => sync::sync(&context, args).await,
         Command::Completions(args) => {
             let mut script = Vec::new();
             clap_complete::generate(args.shell, &mut Cli::command(), "cloudbuffer", &mut script);
