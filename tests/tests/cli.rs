@@ -42,7 +42,10 @@ async fn wrong_password_is_one_clear_line() {
         .env("CLOUDBUFFER_PASSWORD", "not-the-password")
         .output()
         .unwrap();
-    assert_eq!(failed(&out, 1), "cloudbuffer: wrong user name or password");
+    assert_eq!(
+        failed(&out, 1),
+        "cloudbuffer: wrong user name or password (no account yet? `cloudbuffer login --register` creates one)"
+    );
     assert!(!alice.config.path().join("session.json").exists());
 }
 

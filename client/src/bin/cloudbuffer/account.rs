@@ -36,7 +36,12 @@ pub async fn login(context: &Context, args: LoginArgs) -> CliResult {
     let session = if args.register {
         client.register(&username, &password, &device_name).await?
     } else {
-        client.login(&username, &password, &device_name).await?
+        client.login(&username, &password, &device_name).await.map_err(|e| match e {
+            ClientError::InvalidCredentials => {
+                Failure::message(format!("{e} (no account yet? `cloudbuffer login --register` creates one)"))
+            }
+            e => e.into(),
+        })?
     };
     // This machine's previous session on that server is replaced: sign
     // it out there too (best effort), so it does not linger in the list.
