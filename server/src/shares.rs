@@ -310,16 +310,26 @@ async fn respond(
 /// only for active image links with neither a password nor a download
 /// limit (anything else: 404, so a preview can never stand in for a
 /// counted or protected download).
+/// Raster formats every phone browser shows. Never SVG: served inline from
+/// this origin, an uploaded SVG could run scripts.
+const PREVIEW_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/// Whether a link shows its image inline. Loading a preview is a read of
+/// the file, so only where that costs nothing: no download limit to burn,
+/// no password to ask.
+pub fn has_preview(row: &ShareRow, file: &FileRow) -> bool {
+    row.password_hash.is_none()
+        && row.max_downloads.is_none()
+        && PREVIEW_TYPES.contains(&file.content_type.as_str())
+}
+
 pub async fn preview(state: &AppState, resolved: &Resolved, headers: &HeaderMap) -> ApiResult<Response> {
     require_active(resolved)?;
     let file = match (&resolved.clip, &resolved.file) {
         (None, Some(file)) => file,
         _ => return Err(ApiError::NotFound("preview")),
     };
-    let previewable = resolved.row.password_hash.is_none()
-        && resolved.row.max_downloads.is_none()
-        && file.content_type.starts_with("image/");
-    if !previewable {
+    if !has_preview(&resolved.row, file) {
         return Err(ApiError::NotFound("preview"));
     }
     let content = crate::files::download::Content {

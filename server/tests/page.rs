@@ -172,6 +172,19 @@ async fn images_are_previewed_only_where_that_burns_nothing() {
     page.expect(StatusCode::OK);
     assert!(page.has("<h1>photo.<wbr>png</h1>"));
     assert!(!page.has("<img"), "{}", page.html);
+
+    // SVG can carry scripts: never shown inline from this origin.
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"#;
+    let file = server.upload(&alice, "evil.svg", svg.to_vec()).await;
+    assert_eq!(file["content_type"], "image/svg+xml");
+    let open = share(&server, &alice, json!({"file_id": file["id"]})).await;
+    let page = get_page(&server, &open).await;
+    page.expect(StatusCode::OK);
+    assert!(!page.has("<img"), "{}", page.html);
+    let preview = server.request(Method::GET, &format!("/s/{open}/preview")).send().await.unwrap();
+    assert_eq!(preview.status(), StatusCode::NOT_FOUND);
+    let raw = server.request(Method::GET, &format!("/s/{open}/raw")).send().await.unwrap();
+    assert!(raw.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
 }
 
 #[tokio::test]

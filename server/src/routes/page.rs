@@ -125,11 +125,7 @@ async fn render(state: &AppState, resolved: &Resolved, password: Option<String>)
         (_, Some(file)) => Content::File {
             size: file.size.max(0) as u64,
             content_type: file.content_type.clone(),
-            // Loading the preview is a download: only where that costs
-            // nothing (no download limit to burn, no password to ask).
-            preview: file.content_type.starts_with("image/")
-                && row.password_hash.is_none()
-                && row.max_downloads.is_none(),
+            preview: crate::shares::has_preview(row, file),
         },
         (Some(clip), None) => {
             let text = if is_limited_text(resolved) {
