@@ -261,7 +261,7 @@ impl Client {
         })
     }
 
-    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+    pub(crate) async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         let url = self.url(path);
         let response = self.send(|token| self.http.get(&url).bearer_auth(token)).await?;
         self.parse(response).await

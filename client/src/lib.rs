@@ -1,16 +1,19 @@
 //! Cloud Buffer client: the HTTP API client ([`Client`]), streaming
-//! transfers with progress and resume, and the saved session.
+//! transfers with progress and resume, the saved session, the clipboard
+//! sync engine ([`sync`]) and folder watching ([`watch`]).
 //!
 //! Every call returns a [`ClientError`] whose message a person can act on.
 
 pub mod api;
+mod clip_content;
 pub mod error;
+mod ops;
 pub mod session;
+pub mod sync;
 pub mod transfer;
+pub mod watch;
 
 pub use api::Client;
 pub use error::{ClientError, Result};
+pub use ops::QrFormat;
 pub use session::{Session, SessionStore};
-mod api_extra;
-pub mod sync;
-pub mod watch;

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use cloudbuffer_server::config::Settings;
+pub use cloudbuffer_server::config::Settings;
 use cloudbuffer_server::{launch_with_tcp_listener, AppState};
 use tokio::sync::oneshot;
 
@@ -15,6 +15,7 @@ pub struct TestServer {
     /// The listening address (kept across restarts).
     pub addr: SocketAddr,
     dir: tempfile::TempDir,
+    settings: Settings,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -22,22 +23,31 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server on a random port.
     pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}).await
+    }
+
+    /// Starts a server on a random port with settings changed by
+    /// `configure` (kept across restarts).
+    pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
-        let mut server = TestServer { url: format!("http://{addr}"), addr, dir, stop: None, task: None };
+        let url = format!("http://{addr}");
+        let mut settings = Settings {
+            data_dir: Some(dir.path().to_path_buf()),
+            public_url: Some(url.clone()),
+            auth_attempts_per_minute: Some(10_000),
+            ws_ping_seconds: Some(5),
+            ..Settings::default()
+        };
+        configure(&mut settings);
+        let mut server = TestServer { url, addr, dir, settings, stop: None, task: None };
         server.serve(listener).await;
         server
     }
 
     async fn serve(&mut self, listener: tokio::net::TcpListener) {
-        let settings = Settings {
-            data_dir: Some(self.dir.path().to_path_buf()),
-            public_url: Some(self.url.clone()),
-            auth_attempts_per_minute: Some(10_000),
-            ws_ping_seconds: Some(5),
-            ..Settings::default()
-        };
+        let settings = self.settings.clone();
         let state = AppState::open(settings.resolve().expect("settings")).await.expect("server opens");
         let (stop, stopped) = oneshot::channel::<()>();
         self.stop = Some(stop);

@@ -1,4 +1,4 @@
-//! Client calls the sync engine needs beyond `api.rs`/`transfer.rs`:
+//! Clip content in memory, for the sync engine:
 //! uploading bytes held in memory as a file clip, and reading a clip's
 //! content into memory with a size cap.
 
