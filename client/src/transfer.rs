@@ -3,10 +3,12 @@
 //! `Range` request, and rename only a complete file to its final name.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use cloudbuffer_protocol::{Clip, FileInfo};
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use reqwest::StatusCode;
 use tokio::io::AsyncWriteExt;
 
@@ -43,16 +45,16 @@ impl Client {
     /// Streams a local file to the server as a stored file.
     pub async fn upload_file(&self, path: &Path, progress: Progress) -> Result<FileInfo> {
         let url = self.url(&format!("/api/v1/files/{}", segment(&file_name(path)?)));
-        let (body, size) = self.file_body(path, progress).await?;
+        let (body, size, changed) = self.file_body(path, progress).await?;
         let request = self.http.put(url).header(reqwest::header::CONTENT_LENGTH, size).body(body);
-        let response = self.send_once(request).await.map_err(|e| read_error(e, path))?;
+        let response = self.send_once(request).await.map_err(|e| read_error(e, path, &changed))?;
         self.parse(response).await
     }
 
     /// Streams a local file to the shared clipboard as a file clip.
     pub async fn copy_file(&self, path: &Path, progress: Progress) -> Result<Clip> {
         let name = file_name(path)?;
-        let (body, size) = self.file_body(path, progress).await?;
+        let (body, size, changed) = self.file_body(path, progress).await?;
         let request = self
             .http
             .put(self.url("/api/v1/buffer"))
@@ -60,28 +62,45 @@ impl Client {
             .header("x-filename", segment(&name))
             .header(reqwest::header::CONTENT_LENGTH, size)
             .body(body);
-        let response = self.send_once(request).await.map_err(|e| read_error(e, path))?;
+        let response = self.send_once(request).await.map_err(|e| read_error(e, path, &changed))?;
         self.parse(response).await
     }
 
     /// Opens `path` as a request body, refusing files over the server's limit
-    /// before sending a byte.
-    async fn file_body(&self, path: &Path, progress: Progress) -> Result<(reqwest::Body, u64)> {
+    /// before sending a byte. The body fails if the file turns out shorter
+    /// than it was when opened (it is being rewritten): the server then
+    /// drops the upload, and the flag says why. A file that grows is sent
+    /// as long as it was when opened.
+    async fn file_body(
+        &self,
+        path: &Path,
+        progress: Progress,
+    ) -> Result<(reqwest::Body, u64, Arc<AtomicBool>)> {
         let file = tokio::fs::File::open(path).await.map_err(|e| ClientError::io(path, e))?;
         let size = file.metadata().await.map_err(|e| ClientError::io(path, e))?.len();
         let limits = self.limits().await?;
         if size > limits.max_file_bytes {
             return Err(ClientError::TooLarge { limit: human_bytes(limits.max_file_bytes) });
         }
-        let mut sent = 0u64;
         progress(0, size);
-        let stream =
-            tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).map_ok(move |chunk: Bytes| {
-                sent += chunk.len() as u64;
-                progress(sent, size);
-                chunk
-            });
-        Ok((reqwest::Body::wrap_stream(stream), size))
+        let changed = Arc::new(AtomicBool::new(false));
+        let read = Arc::new(AtomicU64::new(0));
+        let (counted, at_end, flag, flag_at_end) = (read.clone(), read, changed.clone(), changed.clone());
+        let chunks = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).map(move |item| {
+            let chunk: Bytes = item?;
+            let sent = counted.fetch_add(chunk.len() as u64, Ordering::Relaxed) + chunk.len() as u64;
+            if sent > size {
+                return Err(changed_error(&flag));
+            }
+            progress(sent, size);
+            Ok(chunk)
+        });
+        // One more item after the file's end, only if it came too soon.
+        let short = futures_util::stream::once(async move {
+            (at_end.load(Ordering::Relaxed) < size).then(|| Err(changed_error(&flag_at_end)))
+        })
+        .filter_map(std::future::ready);
+        Ok((reqwest::Body::wrap_stream(chunks.chain(short)), size, changed))
     }
 
     /// Downloads one of the user's files to `dest`.
@@ -118,7 +137,18 @@ impl Client {
 }
 
 /// A body that failed because the local file did: say so, not "interrupted".
-fn read_error(error: ClientError, path: &Path) -> ClientError {
+/// Marks the upload as failed because the file changed under it.
+fn changed_error(flag: &AtomicBool) -> std::io::Error {
+    flag.store(true, Ordering::Relaxed);
+    std::io::Error::other("the file changed while it was being uploaded")
+}
+
+fn read_error(error: ClientError, path: &Path, changed: &AtomicBool) -> ClientError {
+    if changed.load(Ordering::Relaxed) {
+        let reason =
+            "it changed while it was being uploaded; nothing was stored, try again once it is complete";
+        return ClientError::io(path, std::io::Error::other(reason));
+    }
     match error {
         ClientError::Interrupted(reason) if !path.exists() => ClientError::io(
             path,

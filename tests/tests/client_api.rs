@@ -141,3 +141,31 @@ async fn an_upload_over_the_limit_names_the_limit() {
     assert_eq!(error.to_string(), "file too large for this server's 1 MiB limit");
     assert!(alice.files().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_file_that_shrinks_mid_upload_is_not_stored() {
+    let server = TestServer::start().await;
+    let alice = signed_in(&server, "alice", "laptop").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("growing.log");
+    // (A file that grows is sent as long as it was when the upload began.)
+    for (what, change) in [("shrinks", 1u64 << 20), ("is emptied", 0)] {
+        std::fs::write(&path, vec![1u8; 8 << 20]).unwrap();
+        // The progress callback runs as chunks are read: change the file
+        // under the upload once it is under way.
+        let (target, once) = (path.clone(), std::sync::Once::new());
+        let progress: cloudbuffer_client::transfer::Progress = std::sync::Arc::new(move |sent, _| {
+            if sent >= 512 << 10 {
+                once.call_once(|| {
+                    let file = std::fs::OpenOptions::new().write(true).open(&target).unwrap();
+                    file.set_len(change).unwrap();
+                });
+            }
+        });
+        let error = alice.upload_file(&path, progress).await.unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("growing.log"), "{what}: {message}");
+        assert!(message.contains("it changed while it was being uploaded"), "{what}: {message}");
+        assert!(alice.files().await.unwrap().is_empty(), "{what}: nothing stored");
+    }
+}
