@@ -284,13 +284,7 @@ async fn respond(
             Ok(response)
         }
         (_, Some(file)) => {
-            let content = crate::files::download::Content {
-                path: state.store.blob_path(&file.hash),
-                size: file.size as u64,
-                hash: &file.hash,
-                content_type: &file.content_type,
-                name: &file.name,
-            };
+            let content = crate::files::download::Content::of(&state.store, file);
             let reservation = reservation.map(|mut r| {
                 r.file = Some(file.clone());
                 r
@@ -332,13 +326,7 @@ pub async fn preview(state: &AppState, resolved: &Resolved, headers: &HeaderMap)
     if !has_preview(&resolved.row, file) {
         return Err(ApiError::NotFound("preview"));
     }
-    let content = crate::files::download::Content {
-        path: state.store.blob_path(&file.hash),
-        size: file.size as u64,
-        hash: &file.hash,
-        content_type: &file.content_type,
-        name: &file.name,
-    };
+    let content = crate::files::download::Content::of(&state.store, file);
     let mut response = crate::files::download::serve(content, headers, |_| {}).await?;
     if let Ok(value) = crate::files::names::content_disposition("inline", &file.name).parse() {
         response.headers_mut().insert(header::CONTENT_DISPOSITION, value);

@@ -87,6 +87,19 @@ pub struct Content<'a> {
     pub name: &'a str,
 }
 
+impl<'a> Content<'a> {
+    /// A stored file's content.
+    pub fn of(store: &crate::store::BlobStore, file: &'a crate::db::FileRow) -> Content<'a> {
+        Content {
+            path: store.blob_path(&file.hash),
+            size: file.size.max(0) as u64,
+            hash: &file.hash,
+            content_type: &file.content_type,
+            name: &file.name,
+        }
+    }
+}
+
 /// Builds the response for `content`. `on_complete(bytes)` runs when a
 /// body that reaches the end of the content has been fully sent.
 pub async fn serve(

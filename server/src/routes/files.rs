@@ -124,13 +124,7 @@ pub async fn file_content(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let row = files::owned_file(&state, &auth.user.id, &id).await?;
-    let content = Content {
-        path: state.store.blob_path(&row.hash),
-        size: row.size as u64,
-        hash: &row.hash,
-        content_type: &row.content_type,
-        name: &row.name,
-    };
+    let content = Content::of(&state.store, &row);
     let db = state.db.clone();
     let counted = row.clone();
     download::serve(content, &headers, move |bytes| {
