@@ -1,0 +1,172 @@
+//! Signing in and out, and what runs while signed in: the live-events
+//! task and, when auto-sync is on, the clipboard sync engine.
+
+use cloudbuffer_client::sync::{CancellationToken, Connection, SyncEngine, SyncHandle, SyncStatus};
+use cloudbuffer_client::Client;
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Manager};
+
+use crate::error::{UiError, UiResult};
+use crate::state::{Account, AppState, Settings};
+
+/// Who is signed in where, for the header and the settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionInfo {
+    /// Server URL.
+    pub server: String,
+    /// User name.
+    pub username: String,
+    /// The preferences.
+    pub settings: Settings,
+}
+
+/// The `sync-status` event.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncView {
+    /// `connecting`, `online`, `offline`, `stopped` or `paused`.
+    pub state: &'static str,
+    /// Seconds to the next attempt when offline.
+    pub retry_in: u64,
+    /// Clips waiting to be sent.
+    pub queued: usize,
+    /// Clips sent by this device since sync started.
+    pub sent: u64,
+    /// Clips received since sync started.
+    pub received: u64,
+    /// The last problem, for people.
+    pub last_error: Option<String>,
+}
+
+impl SyncView {
+    fn paused() -> SyncView {
+        SyncView { state: "paused", retry_in: 0, queued: 0, sent: 0, received: 0, last_error: None }
+    }
+
+    fn of(status: &SyncStatus) -> SyncView {
+        let (state, retry_in) = match &status.connection {
+            Connection::Connecting => ("connecting", 0),
+            Connection::Connected => ("online", 0),
+            Connection::Offline { retry_in } => ("offline", retry_in.as_secs().max(1)),
+            Connection::Stopped => ("stopped", 0),
+        };
+        SyncView {
+            state,
+            retry_in,
+            queued: status.queued,
+            sent: status.sent,
+            received: status.received,
+            last_error: status.last_error.clone(),
+        }
+    }
+}
+
+/// Makes `client` (signed in) the app's account and starts its tasks.
+pub async fn activate(app: &AppHandle, client: Client) -> UiResult<SessionInfo> {
+    let state = app.state::<AppState>();
+    let session = client.session().await.ok_or_else(UiError::signed_out)?;
+    deactivate(app).await;
+    let live = CancellationToken::new();
+    tauri::async_runtime::spawn(crate::live::run(
+        app.clone(),
+        client.clone(),
+        session.device_id,
+        live.clone(),
+    ));
+    let settings = state.settings();
+    let sync = if settings.auto_sync { start_sync(app, &client) } else { None };
+    if sync.is_none() {
+        let _ = app.emit("sync-status", SyncView::paused());
+    }
+    *state.account.lock().await =
+        Some(Account { client: client.clone(), username: session.username.clone(), sync, live });
+    crate::tray::refresh(app);
+    Ok(SessionInfo { server: client.server().to_string(), username: session.username, settings })
+}
+
+/// Stops the account's tasks and forgets it here (not on the server).
+pub async fn deactivate(app: &AppHandle) -> Option<Client> {
+    let state = app.state::<AppState>();
+    let account = state.account.lock().await.take()?;
+    account.live.cancel();
+    if let Some(sync) = account.sync {
+        let _ = sync.stop().await;
+    }
+    Some(account.client)
+}
+
+/// The server ended the session: back to the sign-in screen.
+pub async fn session_ended(app: &AppHandle) {
+    deactivate(app).await;
+    let _ = app.state::<AppState>().store.clear();
+    let message = UiError::from(cloudbuffer_client::ClientError::SessionExpired).message;
+    let _ = app.emit("signed-out", message);
+    crate::tray::refresh(app);
+}
+
+/// Turns clipboard sync on or off (saved).
+pub async fn set_sync(app: &AppHandle, on: bool) -> UiResult<Settings> {
+    let state = app.state::<AppState>();
+    let settings = state.update_settings(|s| s.auto_sync = on)?;
+    let mut guard = state.account.lock().await;
+    if let Some(account) = guard.as_mut() {
+        match (on, account.sync.is_some()) {
+            (true, false) => account.sync = start_sync(app, &account.client),
+            (false, true) => {
+                if let Some(sync) = account.sync.take() {
+                    let _ = sync.stop().await;
+                }
+                let _ = app.emit("sync-status", SyncView::paused());
+            }
+            _ => {}
+        }
+    }
+    drop(guard);
+    let _ = app.emit("settings", &settings);
+    crate::tray::refresh(app);
+    Ok(settings)
+}
+
+/// Starts the engine on the OS clipboard and forwards its status to the UI.
+fn start_sync(app: &AppHandle, client: &Client) -> Option<SyncHandle> {
+    let state = app.state::<AppState>();
+    let started = state.clipboard().and_then(|clipboard| {
+        SyncEngine::builder_shared(client.clone(), clipboard)
+            .state_dir(state.store.dir())
+            .build()
+            .map_err(UiError::from)
+    });
+    let engine = match started {
+        Ok(engine) => engine,
+        Err(e) => {
+            let view = SyncView { last_error: Some(e.message), ..SyncView::of(&stopped()) };
+            let _ = app.emit("sync-status", view);
+            return None;
+        }
+    };
+    // Called from async code on Tauri's runtime, where the engine spawns.
+    let handle = engine.spawn();
+    let mut status = handle.status();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let view = SyncView::of(&status.borrow_and_update());
+            let _ = app.emit("sync-status", view);
+            if status.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+    Some(handle)
+}
+
+fn stopped() -> SyncStatus {
+    SyncStatus {
+        connection: Connection::Stopped,
+        last_error: None,
+        queued: 0,
+        sent: 0,
+        received: 0,
+        concealed_skipped: 0,
+        connects: 0,
+    }
+}

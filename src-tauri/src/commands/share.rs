@@ -1,0 +1,96 @@
+//! The share dialog: a link for a file or clip, with expiry, password and
+//! one-time options, and its QR code drawn here (dark on light, big
+//! enough to scan from a phone at arm's length).
+
+use cloudbuffer_protocol::CreateShare;
+use qrcode::render::svg;
+use qrcode::QrCode;
+use serde::{Deserialize, Serialize};
+use tauri::State;
+
+use crate::error::{UiError, UiResult};
+use crate::state::AppState;
+
+/// What the dialog asks for.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ShareRequest {
+    /// Share this file…
+    pub file_id: Option<String>,
+    /// …or this clip.
+    pub clip_id: Option<String>,
+    /// Link life in seconds; `None` for as long as the item lives.
+    pub expires_in: Option<i64>,
+    /// Ask this password before the download.
+    pub password: Option<String>,
+    /// Burn after reading.
+    pub one_time: bool,
+}
+
+/// A link made.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShareView {
+    /// Token, to revoke it.
+    pub token: String,
+    /// The link.
+    pub url: String,
+    /// The link's QR code as an SVG document.
+    pub qr_svg: String,
+    /// When the link stops working (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: time::OffsetDateTime,
+    /// Protected by a password.
+    pub password_protected: bool,
+    /// Download limit.
+    pub max_downloads: Option<u64>,
+}
+
+/// Creates a share link.
+#[tauri::command]
+pub async fn create_share(state: State<'_, AppState>, request: ShareRequest) -> UiResult<ShareView> {
+    let client = state.client().await?;
+    let password = request.password.filter(|p| !p.is_empty());
+    let share = client
+        .create_share(&CreateShare {
+            file_id: request.file_id,
+            clip_id: request.clip_id,
+            expires_in: request.expires_in,
+            password,
+            max_downloads: request.one_time.then_some(1),
+        })
+        .await?;
+    Ok(ShareView {
+        qr_svg: qr_svg(&share.url)?,
+        token: share.token,
+        url: share.url,
+        expires_at: share.expires_at,
+        password_protected: share.password_protected,
+        max_downloads: share.max_downloads,
+    })
+}
+
+/// Revokes a share link.
+#[tauri::command]
+pub async fn revoke_share(state: State<'_, AppState>, token: String) -> UiResult<()> {
+    Ok(state.client().await?.revoke_share(&token).await?)
+}
+
+/// An SVG QR code of `text`, with its quiet zone, scaling to its box.
+pub fn qr_svg(text: &str) -> UiResult<String> {
+    let code = QrCode::new(text.as_bytes()).map_err(|e| UiError::new(format!("No QR code: {e}.")))?;
+    Ok(code
+        .render::<svg::Color<'_>>()
+        .quiet_zone(true)
+        .min_dimensions(280, 280)
+        .dark_color(svg::Color("#000000"))
+        .light_color(svg::Color("#ffffff"))
+        .build())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn qr_codes_are_svg() {
+        let svg = super::qr_svg("http://127.0.0.1:8080/s/abc").unwrap();
+        assert!(svg.starts_with("<?xml") && svg.contains("<svg"), "{svg:.80}");
+    }
+}

@@ -1,0 +1,112 @@
+//! Cloud Buffer for the desktop: a Tauri 2 shell around the client crate.
+//! The UI (plain HTML/CSS/JS in `ui/`, embedded at build time) calls the
+//! commands in [`commands`] and listens to the events documented there;
+//! it never talks HTTP itself.
+
+// No console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod account;
+mod commands;
+mod error;
+mod live;
+mod notify;
+mod state;
+mod tray;
+
+use cloudbuffer_client::{Client, SessionStore};
+use tauri::{DragDropEvent, Emitter, Manager, WindowEvent};
+
+use crate::state::AppState;
+
+fn main() {
+    let store = match SessionStore::default_location() {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("cloudbuffer-desktop: {e}");
+            std::process::exit(2);
+        }
+    };
+    tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
+        .manage(AppState::new(store))
+        .invoke_handler(tauri::generate_handler![
+            commands::session_info,
+            commands::sign_in,
+            commands::sign_out,
+            commands::stats,
+            commands::set_auto_sync,
+            commands::set_notifications,
+            commands::ui_ready,
+            commands::clips::list_clips,
+            commands::clips::use_clip,
+            commands::clips::send_clipboard_now,
+            commands::clips::copy_to_clipboard,
+            commands::clips::delete_clip,
+            commands::files::list_files,
+            commands::files::delete_file,
+            commands::files::pick_files,
+            commands::files::download_file,
+            commands::share::create_share,
+            commands::share::revoke_share,
+        ])
+        .setup(|app| {
+            let handle = app.handle().clone();
+            if let Err(e) = tray::create(&handle) {
+                eprintln!("cloudbuffer-desktop: no tray icon ({e}); closing the window quits");
+            }
+            restore(&handle);
+            Ok(())
+        })
+        .on_window_event(|window, event| match event {
+            WindowEvent::CloseRequested { api, .. }
+                if window.app_handle().try_state::<tray::TrayItems>().is_some() =>
+            {
+                // Keep syncing in the tray.
+                api.prevent_close();
+                let _ = window.hide();
+            }
+            WindowEvent::DragDrop(drop) => {
+                let app = window.app_handle();
+                match drop {
+                    DragDropEvent::Enter { .. } | DragDropEvent::Over { .. } => {
+                        let _ = app.emit("drag", true);
+                    }
+                    DragDropEvent::Leave => {
+                        let _ = app.emit("drag", false);
+                    }
+                    DragDropEvent::Drop { paths, .. } => {
+                        let _ = app.emit("drag", false);
+                        commands::files::upload_paths(app, paths.clone());
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        })
+        .run(tauri::generate_context!())
+        .expect("the app runs");
+}
+
+/// Signs back in with the saved session, if there is one.
+fn restore(app: &tauri::AppHandle) {
+    let store = app.state::<AppState>().store.clone();
+    let client = match store.load() {
+        Ok(Some(_)) => Client::from_store(store, None),
+        Ok(None) => return,
+        Err(e) => Err(e),
+    };
+    match client {
+        Ok(client) => {
+            let app = app.clone();
+            // Runs before the UI asks `session_info` (setup precedes the page load).
+            tauri::async_runtime::block_on(async move {
+                if let Err(e) = account::activate(&app, client).await {
+                    eprintln!("cloudbuffer-desktop: {}", e.message);
+                }
+            });
+        }
+        Err(e) => eprintln!("cloudbuffer-desktop: saved session unusable: {e}"),
+    }
+}

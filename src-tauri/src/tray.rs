@@ -1,0 +1,69 @@
+//! The tray icon: open the window, pause or resume clipboard sync, quit.
+//! Closing the window only hides it; the app keeps syncing from the tray.
+
+use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
+use tauri::{AppHandle, Manager, Wry};
+
+use crate::state::AppState;
+
+/// The menu's sync item, kept to reflect the setting.
+pub struct TrayItems {
+    sync: CheckMenuItem<Wry>,
+}
+
+/// Creates the tray icon. Without a tray (no StatusNotifier host), the app
+/// still works; closing the window then quits instead of hiding.
+pub fn create(app: &AppHandle) -> tauri::Result<()> {
+    let open = MenuItem::with_id(app, "open", "Open Cloud Buffer", true, None::<&str>)?;
+    let auto_sync = app.state::<AppState>().settings().auto_sync;
+    let sync = CheckMenuItem::with_id(app, "sync", "Sync clipboard", true, auto_sync, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
+    let separator = PredefinedMenuItem::separator(app)?;
+    let menu = Menu::with_items(app, &[&open, &sync, &separator, &quit])?;
+    TrayIconBuilder::with_id("main")
+        .icon(tauri::include_image!("icons/tray.png"))
+        .tooltip("Cloud Buffer")
+        .menu(&menu)
+        .on_menu_event(|app, event| match event.id.as_ref() {
+            "open" => show_window(app),
+            "sync" => {
+                let app = app.clone();
+                let on = !app.state::<AppState>().settings().auto_sync;
+                tauri::async_runtime::spawn(async move {
+                    let _ = crate::account::set_sync(&app, on).await;
+                });
+            }
+            "quit" => app.exit(0),
+            _ => {}
+        })
+        .on_tray_icon_event(|tray, event| {
+            if let TrayIconEvent::Click {
+                button: MouseButton::Left,
+                button_state: MouseButtonState::Up,
+                ..
+            } = event
+            {
+                show_window(tray.app_handle());
+            }
+        })
+        .build(app)?;
+    app.manage(TrayItems { sync });
+    Ok(())
+}
+
+/// Shows and focuses the main window.
+pub fn show_window(app: &AppHandle) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
+/// Brings the menu in line with the settings.
+pub fn refresh(app: &AppHandle) {
+    if let Some(items) = app.try_state::<TrayItems>() {
+        let _ = items.sync.set_checked(app.state::<AppState>().settings().auto_sync);
+    }
+}

@@ -1,0 +1,154 @@
+// The shell: Tauri glue, sign-in, navigation, connection state, toasts.
+// Every request goes through a Tauri command; the UI never talks HTTP.
+"use strict";
+
+const { invoke } = window.__TAURI__.core;
+const { listen } = window.__TAURI__.event;
+const $ = (selector) => document.querySelector(selector);
+
+const app = {
+  session: null,
+  view: "clipboard",
+  connection: { online: true },
+  sync: { state: "connecting" },
+};
+
+/** Calls a command; on failure shows the message and returns undefined. */
+async function call(command, args, { quiet = false } = {}) {
+  try {
+    return await invoke(command, args);
+  } catch (error) {
+    const message = error && error.message ? error.message : String(error);
+    if (error && error.code === "signed_out") showSignIn(message);
+    else if (!quiet) toast(message, true);
+    return undefined;
+  }
+}
+
+function toast(message, bad = false) {
+  const node = el("div", { class: bad ? "toast bad" : "toast", text: message, role: bad ? "alert" : "status" });
+  $("#toasts").append(node);
+  setTimeout(() => node.remove(), bad ? 7000 : 3500);
+}
+
+// ---- Sign in -------------------------------------------------------------
+
+function showSignIn(message) {
+  app.session = null;
+  $("#app").hidden = true;
+  $("#signin").hidden = false;
+  const error = $("#signin-error");
+  error.hidden = !message;
+  error.textContent = message || "";
+  (($("#username").value && $("#password")) || $("#username")).focus();
+}
+
+async function signIn(create) {
+  const server = $("#server").value.trim(), username = $("#username").value.trim(), password = $("#password").value;
+  const error = $("#signin-error");
+  if (!server || !username || !password) {
+    error.hidden = false;
+    error.textContent = "Please fill in the server, your user name and your password.";
+    return;
+  }
+  for (const b of document.querySelectorAll("#signin-form button")) b.disabled = true;
+  try {
+    const session = await invoke("sign_in", { server, username, password, create });
+    $("#password").value = "";
+    showApp(session);
+  } catch (e) {
+    error.hidden = false;
+    error.textContent = e && e.message ? e.message : String(e);
+  } finally {
+    for (const b of document.querySelectorAll("#signin-form button")) b.disabled = false;
+  }
+}
+
+function showApp(session) {
+  app.session = session;
+  $("#signin").hidden = true;
+  $("#app").hidden = false;
+  $("#who-user").textContent = session.username;
+  $("#who-server").textContent = session.server;
+  $("#set-user").textContent = session.username;
+  $("#set-server").textContent = session.server;
+  applySettings(session.settings);
+  show(app.view);
+}
+
+function applySettings(settings) {
+  if (app.session) app.session.settings = settings;
+  $("#auto-sync").checked = settings.auto_sync;
+  $("#set-sync").checked = settings.auto_sync;
+  $("#set-notify").checked = settings.notifications;
+}
+
+// ---- Navigation ----------------------------------------------------------
+
+function show(view) {
+  app.view = view;
+  for (const button of document.querySelectorAll(".nav")) {
+    if (button.dataset.view === view) button.setAttribute("aria-current", "page");
+    else button.removeAttribute("aria-current");
+  }
+  for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== `view-${view}`;
+  views[view].load();
+}
+
+// ---- Connection ----------------------------------------------------------
+
+function renderStatus() {
+  const pill = $("#status"), banner = $("#offline");
+  const { connection, sync } = app;
+  if (!connection.online) {
+    pill.className = "pill offline";
+    pill.textContent = "Offline";
+    banner.hidden = false;
+    banner.textContent = `Offline: ${connection.message || "the server cannot be reached"} Retrying in ${connection.retry_in} s; changes are kept until then.`;
+  } else {
+    banner.hidden = true;
+    pill.className = sync.state === "paused" ? "pill paused" : "pill online";
+    pill.textContent = sync.state === "paused" ? "Online · sync paused" : "Online · syncing";
+  }
+  const line = $("#sync-line");
+  if (sync.state === "paused") line.textContent = "Auto-sync is off: this computer's clipboard is not shared.";
+  else if (sync.last_error && sync.state !== "online") line.textContent = `Sync: ${sync.last_error}`;
+  else line.textContent = `Auto-sync is on · ${sync.sent || 0} sent · ${sync.received || 0} received${sync.queued ? ` · ${sync.queued} waiting` : ""}`;
+}
+
+// ---- Start ---------------------------------------------------------------
+
+window.addEventListener("DOMContentLoaded", async () => {
+  $("#signin-form").addEventListener("submit", (e) => { e.preventDefault(); signIn(false); });
+  $("#create-account").addEventListener("click", () => signIn(true));
+  for (const button of document.querySelectorAll(".nav")) button.addEventListener("click", () => show(button.dataset.view));
+  document.addEventListener("keydown", (e) => {
+    const index = ["1", "2", "3", "4"].indexOf(e.key);
+    if (e.altKey && index >= 0 && app.session) { e.preventDefault(); show(["clipboard", "files", "stats", "settings"][index]); }
+  });
+  $("#sign-out").addEventListener("click", async () => {
+    await call("sign_out");
+    showSignIn("");
+  });
+  const setSync = async (on) => { const s = await call("set_auto_sync", { on }); if (s) applySettings(s); };
+  $("#auto-sync").addEventListener("change", (e) => setSync(e.target.checked));
+  $("#set-sync").addEventListener("change", (e) => setSync(e.target.checked));
+  $("#set-notify").addEventListener("change", async (e) => {
+    const s = await call("set_notifications", { on: e.target.checked });
+    if (s) applySettings(s);
+  });
+
+  await listen("connection", (e) => { app.connection = e.payload; renderStatus(); });
+  await listen("sync-status", (e) => { app.sync = e.payload; renderStatus(); });
+  await listen("settings", (e) => applySettings(e.payload));
+  await listen("signed-out", (e) => showSignIn(e.payload));
+  await listen("server-event", (e) => { if (app.session) views.onEvent(e.payload); });
+  await listen("transfer", (e) => views.files.transfer(e.payload));
+  await listen("drag", (e) => { $("#drop-overlay").hidden = !(e.payload && app.session); });
+
+  const session = await call("session_info");
+  if (session) showApp(session);
+  else showSignIn("");
+  renderStatus();
+  requestAnimationFrame(() => requestAnimationFrame(() => invoke("ui_ready")));
+});
