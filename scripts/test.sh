@@ -10,6 +10,10 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cloudbuffer/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Xvfb and xclip: the real clipboard backend is tested on a private X server.
 scripts/system-deps.sh xvfb xclip xauth
+# The desktop app: WebKitGTK to build it; WebKitWebDriver and tauri-driver
+# to drive it under Xvfb in its end-to-end test (src-tauri/tests/desktop.rs).
+PATH="$(scripts/desktop-deps.sh):$PATH"
+export PATH
 
 step() { printf '\n== %s\n' "$*"; }
 

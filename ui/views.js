@@ -133,7 +133,7 @@ const views = {
     async refresh() { const s = await call("stats", {}, { quiet: true }); if (s) this.render(s); },
     render(s) {
       const bar = (value, max) => el("progress", { max: String(Math.max(max, 1)), value: String(value) });
-      const next = s.next_expiry_at ? el("span", { class: "expiry", dataset: { expires: s.next_expiry_at } }) : "nothing";
+      const next = s.next_expiry_at ? el("span", { class: "expiry", dataset: { expires: s.next_expiry_at, prefix: "in " } }) : "nothing";
       $("#stats").replaceChildren(
         el("div", { class: "card stat" }, el("span", { class: "muted", text: "Files" }), el("span", { class: "big", text: `${s.files} of ${s.max_files}` }), bar(s.files, s.max_files)),
         el("div", { class: "card stat" }, el("span", { class: "muted", text: "Storage" }), el("span", { class: "big", text: humanBytes(s.bytes_used) }), bar(s.bytes_used, s.quota_bytes), el("span", { class: "muted small", text: `of ${humanBytes(s.quota_bytes)}` })),
@@ -195,7 +195,8 @@ const share = {
 function tick() {
   for (const node of document.querySelectorAll(".expiry")) {
     const left = secondsUntil(node.dataset.expires);
-    node.textContent = left > 0 ? `expires in ${humanDuration(left)}` : "expired";
+    const prefix = node.dataset.prefix ?? "expires in ";
+    node.textContent = left > 0 ? `${prefix}${humanDuration(left)}` : "expired";
     node.classList.toggle("soon", left < 600);
   }
 }
