@@ -40,7 +40,7 @@ async fn shoot(app: &Session, view: &str, name: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_desktop_app_end_to_end() {
     let Some(tools) = tools() else { return };
-    let server = TestServer::start().await;
+    let mut server = TestServer::start().await;
     let password = server.register("alice").await;
     let (_xvfb, display) = xvfb();
     let home = tempfile::tempdir().expect("home");
@@ -51,11 +51,14 @@ async fn the_desktop_app_end_to_end() {
     let mut env = app_env(&display, home.path());
     env.push(("GTK_THEME".into(), "Adwaita".into()));
     env.push(("CLOUDBUFFER_DESKTOP_PICK".into(), report.to_string_lossy().into_owned()));
+    let saved = tempfile::tempdir().expect("downloads");
+    env.push(("CLOUDBUFFER_DESKTOP_SAVE_DIR".into(), saved.path().to_string_lossy().into_owned()));
     let driver_light = driver(&tools, &env).await;
     let app = Session::start(&driver_light.url, APP).await;
 
     // Sign in.
     app.wait("the sign-in form shows", 20, "!document.querySelector('#signin').hidden").await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     save_screenshot("signin-light", &app.screenshot().await);
     app.type_into("#server", &server.url).await;
     app.type_into("#username", "alice").await;
@@ -98,6 +101,27 @@ async fn the_desktop_app_end_to_end() {
     .await;
     shoot(&app, "clipboard", "clipboard-light").await;
 
+    // Clicking a past clip puts it on the clipboard (and, syncing, makes it current).
+    app.click(".clip .main").await;
+    eventually("the older clip is on the X clipboard", 10, || async {
+        xclip_paste(&display).as_deref() == Some("an older clip")
+    })
+    .await;
+    app.wait(
+        "it is current again",
+        10,
+        "document.querySelector('#current-body')?.textContent === 'an older clip'",
+    )
+    .await;
+
+    // The server goes away: the offline state is shown, then it reconnects by itself.
+    server.stop().await;
+    app.wait("the offline banner shows", 15, "!document.querySelector('#offline').hidden").await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    save_screenshot("offline-light", &app.screenshot().await);
+    server.restart().await;
+    app.wait("the app is back online", 30, "document.querySelector('#offline').hidden").await;
+
     // A file picked in the UI uploads; its share dialog's QR code is its link.
     app.click(".nav[data-view=files]").await;
     app.click("#pick").await;
@@ -112,6 +136,12 @@ async fn the_desktop_app_end_to_end() {
     )
     .await;
     shoot(&app, "files", "files-light").await;
+    app.click(".file[data-name=\"report.txt\"] .actions button").await;
+    let copy = saved.path().join("report.txt");
+    eventually("the download is saved", 10, || async {
+        std::fs::read(&copy).ok() == std::fs::read(&report).ok()
+    })
+    .await;
     app.click(".file[data-name=\"report.txt\"] .share").await;
     app.click("#share-once").await;
     app.click("#share-create").await;
@@ -163,6 +193,7 @@ async fn the_desktop_app_end_to_end() {
     // Sign out: back to the form, the session forgotten here and on the server.
     app.click("#sign-out").await;
     app.wait("the sign-in form is back", 10, "!document.querySelector('#signin').hidden").await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     save_screenshot("signin-dark", &app.screenshot().await);
     assert!(!home.path().join("cloudbuffer/session.json").exists(), "the session is forgotten");
     let devices = phone.devices().await.unwrap();
