@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What the desktop app (src-tauri/) needs to build and its end-to-end test
-# to run: WebKitGTK and the tray library (build), Xvfb, xclip and
+# to run: WebKitGTK and the tray library (build), Xvfb, xclip, ImageMagick and
 # WebKitWebDriver (test), and tauri-driver, installed with cargo into
 # ~/.cache/cloudbuffer/tools (or $CLOUDBUFFER_TOOLS) when missing.
 # Prints the folder to add to PATH. Idempotent: a second run costs a dpkg
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 scripts/system-deps.sh \
     libwebkit2gtk-4.1-dev libayatana-appindicator3-dev libdbus-1-dev \
-    xvfb xauth xclip webkit2gtk-driver >&2
+    xvfb xauth xclip imagemagick webkit2gtk-driver >&2
 
 tools="${CLOUDBUFFER_TOOLS:-$HOME/.cache/cloudbuffer/tools}"
 if [ ! -x "$tools/bin/tauri-driver" ]; then

@@ -20,6 +20,13 @@ use tauri::{DragDropEvent, Emitter, Manager, WindowEvent};
 use crate::state::AppState;
 
 fn main() {
+    // A list of clips needs no GPU compositing: without it WebKitGTK's web
+    // process uses about 100 MB less memory (measured under X11). WebKitWebDriver's
+    // screenshots need compositing: the desktop test takes X screenshots instead.
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
     let store = match SessionStore::default_location() {
         Ok(store) => store,
         Err(e) => {
@@ -61,7 +68,7 @@ fn main() {
         })
         .on_window_event(|window, event| match event {
             WindowEvent::CloseRequested { api, .. }
-                if window.app_handle().try_state::<tray::TrayItems>().is_some() =>
+                if window.app_handle().try_state::<tray::TrayItems>().is_some_and(|t| t.shown) =>
             {
                 // Keep syncing in the tray.
                 api.prevent_close();

@@ -10,10 +10,13 @@ use crate::state::AppState;
 /// The menu's sync item, kept to reflect the setting.
 pub struct TrayItems {
     sync: CheckMenuItem<Wry>,
+    /// A tray shows our icon: closing the window only hides it.
+    pub shown: bool,
 }
 
-/// Creates the tray icon. Without a tray (no StatusNotifier host), the app
-/// still works; closing the window then quits instead of hiding.
+/// Creates the tray icon. Without a tray to show it (no StatusNotifier
+/// host, no XEmbed tray), the app still works; closing the window then
+/// quits instead of hiding it where nobody could get it back.
 pub fn create(app: &AppHandle) -> tauri::Result<()> {
     let open = MenuItem::with_id(app, "open", "Open Cloud Buffer", true, None::<&str>)?;
     let auto_sync = app.state::<AppState>().settings().auto_sync;
@@ -48,8 +51,45 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
             }
         })
         .build(app)?;
-    app.manage(TrayItems { sync });
+    app.manage(TrayItems { sync, shown: tray_host() });
     Ok(())
+}
+
+/// True when something can show a tray icon: on Linux a StatusNotifier
+/// watcher on the session bus (KDE, GNOME with AppIndicator support…) or
+/// an XEmbed system tray on the X display.
+fn tray_host() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        status_notifier_host() || xembed_tray()
+    }
+    #[cfg(not(target_os = "linux"))]
+    true
+}
+
+#[cfg(target_os = "linux")]
+fn status_notifier_host() -> bool {
+    let Ok(bus) = dbus::blocking::Connection::new_session() else { return false };
+    let proxy = bus.with_proxy(
+        "org.freedesktop.DBus",
+        "/org/freedesktop/DBus",
+        std::time::Duration::from_millis(500),
+    );
+    let owned: Result<(bool,), _> =
+        proxy.method_call("org.freedesktop.DBus", "NameHasOwner", ("org.kde.StatusNotifierWatcher",));
+    owned.is_ok_and(|(owned,)| owned)
+}
+
+#[cfg(target_os = "linux")]
+fn xembed_tray() -> bool {
+    use x11rb::protocol::xproto::ConnectionExt as _;
+    let Ok((x, screen)) = x11rb::connect(None) else { return false };
+    let name = format!("_NET_SYSTEM_TRAY_S{screen}");
+    let Ok(Ok(atom)) = x.intern_atom(true, name.as_bytes()).map(|c| c.reply()) else { return false };
+    if atom.atom == 0 {
+        return false;
+    }
+    matches!(x.get_selection_owner(atom.atom).map(|c| c.reply()), Ok(Ok(owner)) if owner.owner != 0)
 }
 
 /// Shows and focuses the main window.

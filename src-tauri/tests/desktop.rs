@@ -10,7 +10,7 @@
 //! dark, are saved on the way (`CLOUDBUFFER_SCREENSHOTS`, else the target's
 //! tmp dir).
 //!
-//! Needs `xvfb xclip webkit2gtk-driver` and `tauri-driver` (scripts/test.sh
+//! Needs `xvfb xclip imagemagick webkit2gtk-driver` and `tauri-driver` (scripts/test.sh
 //! installs them); missing tools skip the test, except under `CI`.
 
 mod desktop_support;
@@ -25,7 +25,7 @@ const APP: &str = env!("CARGO_BIN_EXE_cloudbuffer-desktop");
 
 /// Shows `view` and waits for the UI to settle before a screenshot (the
 /// first frame after a click can be stale).
-async fn shoot(app: &Session, view: &str, name: &str) {
+async fn shoot(app: &Session, display: &str, view: &str, name: &str) {
     app.click(&format!(".nav[data-view={view}]")).await;
     app.wait(
         &format!("the {view} view shows"),
@@ -34,7 +34,7 @@ async fn shoot(app: &Session, view: &str, name: &str) {
     )
     .await;
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-    save_screenshot(name, &app.screenshot().await);
+    save_screenshot(name, &app.screenshot(display).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,7 +59,7 @@ async fn the_desktop_app_end_to_end() {
     // Sign in.
     app.wait("the sign-in form shows", 20, "!document.querySelector('#signin').hidden").await;
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-    save_screenshot("signin-light", &app.screenshot().await);
+    save_screenshot("signin-light", &app.screenshot(&display).await);
     app.type_into("#server", &server.url).await;
     app.type_into("#username", "alice").await;
     app.type_into("#password", "not the password").await;
@@ -99,7 +99,7 @@ async fn the_desktop_app_end_to_end() {
         xclip_paste(&display).as_deref() == Some(text)
     })
     .await;
-    shoot(&app, "clipboard", "clipboard-light").await;
+    shoot(&app, &display, "clipboard", "clipboard-light").await;
 
     // Clicking a past clip puts it on the clipboard (and, syncing, makes it current).
     app.click(".clip .main").await;
@@ -118,7 +118,7 @@ async fn the_desktop_app_end_to_end() {
     server.stop().await;
     app.wait("the offline banner shows", 15, "!document.querySelector('#offline').hidden").await;
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    save_screenshot("offline-light", &app.screenshot().await);
+    save_screenshot("offline-light", &app.screenshot(&display).await);
     server.restart().await;
     app.wait("the app is back online", 30, "document.querySelector('#offline').hidden").await;
 
@@ -135,7 +135,7 @@ async fn the_desktop_app_end_to_end() {
         "document.querySelector('.file .expiry').textContent.startsWith('expires in')",
     )
     .await;
-    shoot(&app, "files", "files-light").await;
+    shoot(&app, &display, "files", "files-light").await;
     app.click(".file[data-name=\"report.txt\"] .actions button").await;
     let copy = saved.path().join("report.txt");
     eventually("the download is saved", 10, || async {
@@ -153,20 +153,19 @@ async fn the_desktop_app_end_to_end() {
     assert_eq!(shares.len(), 1);
     assert_eq!(shares[0].url, url);
     assert_eq!(shares[0].max_downloads, Some(1), "one download only");
-    // WebKitWebDriver's element screenshots of a modal <dialog> are offset:
-    // decode the whole window, where the QR code is the only one.
-    let window = app.screenshot().await;
+    // The whole window, where the QR code is the only one.
+    let window = app.screenshot(&display).await;
     save_screenshot("share-light", &window);
     assert_eq!(decode_qr(&window), url, "the QR code is the link");
     app.click("#share-result button[value=done]").await;
-    shoot(&app, "stats", "stats-light").await;
+    shoot(&app, &display, "stats", "stats-light").await;
     app.wait(
         "the stats show the file",
         5,
         "document.querySelector('#stats').textContent.includes('1 of 20')",
     )
     .await;
-    shoot(&app, "settings", "settings-light").await;
+    shoot(&app, &display, "settings", "settings-light").await;
     app.end().await;
     drop(driver_light);
 
@@ -179,22 +178,22 @@ async fn the_desktop_app_end_to_end() {
     let dark = app.js("return matchMedia('(prefers-color-scheme: dark)').matches", vec![]).await;
     assert_eq!(dark, true, "the UI follows the system's dark theme");
     app.wait("the history loads", 10, "document.querySelector('#current-body')").await;
-    shoot(&app, "clipboard", "clipboard-dark").await;
-    shoot(&app, "files", "files-dark").await;
+    shoot(&app, &display, "clipboard", "clipboard-dark").await;
+    shoot(&app, &display, "files", "files-dark").await;
     app.click(".file[data-name=\"report.txt\"] .share").await;
     app.click("#share-create").await;
     app.wait("the link shows", 10, "!document.querySelector('#share-result').hidden").await;
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-    save_screenshot("share-dark", &app.screenshot().await);
+    save_screenshot("share-dark", &app.screenshot(&display).await);
     app.click("#share-result button[value=done]").await;
-    shoot(&app, "stats", "stats-dark").await;
-    shoot(&app, "settings", "settings-dark").await;
+    shoot(&app, &display, "stats", "stats-dark").await;
+    shoot(&app, &display, "settings", "settings-dark").await;
 
     // Sign out: back to the form, the session forgotten here and on the server.
     app.click("#sign-out").await;
     app.wait("the sign-in form is back", 10, "!document.querySelector('#signin').hidden").await;
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-    save_screenshot("signin-dark", &app.screenshot().await);
+    save_screenshot("signin-dark", &app.screenshot(&display).await);
     assert!(!home.path().join("cloudbuffer/session.json").exists(), "the session is forgotten");
     let devices = phone.devices().await.unwrap();
     assert!(devices.iter().all(|d| !d.name.ends_with("(desktop)")), "signed out on the server: {devices:?}");

@@ -60,6 +60,7 @@ pub fn tools() -> Option<Tools> {
     let hints = [
         ("Xvfb", "apt-get install xvfb"),
         ("xclip", "apt-get install xclip"),
+        ("import", "apt-get install imagemagick"),
         ("WebKitWebDriver", "apt-get install webkit2gtk-driver"),
         ("tauri-driver", "cargo install tauri-driver --locked (scripts/test.sh does)"),
     ];
@@ -77,7 +78,7 @@ pub fn tools() -> Option<Tools> {
             }
         }
     }
-    Some(Tools { tauri_driver: found[3].clone(), webkit_driver: found[2].clone() })
+    Some(Tools { tauri_driver: found[4].clone(), webkit_driver: found[3].clone() })
 }
 
 /// Starts Xvfb on a free display; returns it and `:N`.
@@ -193,6 +194,20 @@ pub fn xclip_paste(display: &str) -> Option<String> {
         .output()
         .ok()?;
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A PNG of the top-left `width`×`height` of `display` (where the window
+/// sits without a window manager), taken by the X server with ImageMagick:
+/// WebKitWebDriver's own screenshots need WebKit's compositing mode, which
+/// the app turns off to save memory.
+pub fn x_screenshot(display: &str, width: u64, height: u64) -> Vec<u8> {
+    let out = Command::new("import")
+        .args(["-display", display, "-window", "root", "-crop", &format!("{width}x{height}+0+0"), "png:-"])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("ImageMagick's import runs");
+    assert!(out.status.success() && !out.stdout.is_empty(), "import took no screenshot");
+    out.stdout
 }
 
 /// Decodes the QR code in a PNG screenshot.

@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use serde_json::{json, Value};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -21,7 +20,8 @@ pub struct Element(String);
 impl Session {
     /// Launches `application` through the driver at `driver_url`.
     pub async fn start(driver_url: &str, application: &str) -> Session {
-        let http = reqwest::Client::new();
+        // A stuck driver fails the test instead of hanging it.
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("HTTP client");
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "wry",
             "tauri:options": {"application": application}
@@ -110,13 +110,10 @@ impl Session {
         self.post(&format!("/element/{}/value", element.0), json!({"text": text})).await;
     }
 
-    /// A PNG of the window.
-    pub async fn screenshot(&self) -> Vec<u8> {
-        decode(self.get("/screenshot").await)
+    /// A PNG of the window, `display` being the app's X display.
+    pub async fn screenshot(&self, display: &str) -> Vec<u8> {
+        let size = self.js("return [window.outerWidth, window.outerHeight]", vec![]).await;
+        let (width, height) = (size[0].as_u64().expect("width"), size[1].as_u64().expect("height"));
+        super::x_screenshot(display, width, height)
     }
-}
-
-fn decode(value: Value) -> Vec<u8> {
-    let text = value.as_str().expect("base64 screenshot");
-    base64::engine::general_purpose::STANDARD.decode(text).expect("base64")
 }
