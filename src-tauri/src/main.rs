@@ -34,9 +34,10 @@ fn main() {
             std::process::exit(2);
         }
     };
-    tauri::Builder::default()
-        .plugin(tauri_plugin_dialog::init())
-        .plugin(tauri_plugin_notification::init())
+    let builder = tauri::Builder::default().plugin(tauri_plugin_dialog::init());
+    #[cfg(not(target_os = "linux"))]
+    let builder = builder.plugin(tauri_plugin_notification::init());
+    builder
         .manage(AppState::new(store))
         .invoke_handler(tauri::generate_handler![
             commands::session_info,
