@@ -104,7 +104,9 @@ function renderStatus() {
     pill.className = "pill offline";
     pill.textContent = "Offline";
     banner.hidden = false;
-    banner.textContent = `Offline: ${connection.message || "the server cannot be reached"} Retrying in ${connection.retry_in} s; changes are kept until then.`;
+    const left = Math.max(0, Math.ceil((connection.until - Date.now()) / 1000));
+    const when = left > 0 ? `Retrying in ${left} s` : "Reconnecting…";
+    banner.textContent = `Offline: ${connection.message || "the server cannot be reached."} ${when}; your changes are kept until then.`;
   } else {
     banner.hidden = true;
     pill.className = sync.state === "paused" ? "pill paused" : "pill online";
@@ -138,7 +140,11 @@ window.addEventListener("DOMContentLoaded", async () => {
     if (s) applySettings(s);
   });
 
-  await listen("connection", (e) => { app.connection = e.payload; renderStatus(); });
+  await listen("connection", (e) => {
+    app.connection = { ...e.payload, until: Date.now() + e.payload.retry_in * 1000 };
+    renderStatus();
+  });
+  setInterval(() => { if (!app.connection.online) renderStatus(); }, 1000);
   await listen("sync-status", (e) => { app.sync = e.payload; renderStatus(); });
   await listen("settings", (e) => applySettings(e.payload));
   await listen("signed-out", (e) => showSignIn(e.payload));
