@@ -108,14 +108,15 @@ server_fail() { # MESSAGE: die, showing the end of the server's log
 }
 
 # shellcheck disable=SC2153 # SERVER_BIN is set by the sourcing script
-start_server() { # ARGS...: start $SERVER_BIN on a free port, data in $DIR/data, log in
-    # $DIR/server.log, extra flags ARGS; wait for /healthz. Sets SERVER_PID, HOST, URL.
+start_server() { # ARGS...: start $SERVER_BIN on a free port, data in $DIR/data, log
+    # appended to $DIR/server.log (a restart keeps both), extra flags ARGS; wait for
+    # /healthz. Sets SERVER_PID, HOST, URL.
     local i code port
     port=$(free_port) || die "no free port found"
     HOST=127.0.0.1:$port
     URL=http://$HOST
     log "starting $SERVER_BIN on $HOST"
-    "$SERVER_BIN" --bind "$HOST" --data-dir "$DIR/data" "$@" >"$DIR/server.log" 2>&1 &
+    "$SERVER_BIN" --bind "$HOST" --data-dir "$DIR/data" "$@" >>"$DIR/server.log" 2>&1 &
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
     for ((i = 0; ; i++)); do

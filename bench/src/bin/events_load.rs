@@ -1,22 +1,22 @@
 //! `events_load`: load for the buffer and the live events (`bench/events.sh`).
 //!
 //!     events_load register --server URL --users N
-//!     events_load latency  --server URL (--users N | --tokens-file F) --devices D --clips C
+//!     events_load latency  --server URL --users N --devices D --clips C
 //!     events_load idle     --server URL (--users N | --tokens-file F) --connections N [--hold-seconds S]
 //!
 //! `register` creates N users and prints their access tokens, one a line, so a
 //! script can register before it measures the server's memory.
 //!
-//! `latency` opens D WebSocket connections per user (one reader task each, always
-//! draining), then, one clip at a time and round-robin over the users, PUTs a small
-//! text clip (t0: before the PUT, t1: when its response is complete) and waits until
-//! every connection of that user has the matching `clip.created` (matched on the
-//! clip id). t2 is its arrival at connection 1 of the user (connection 0 stands for
-//! the device that sent it). Reports t2 - t1 (0 if the event came first), t2 - t0
-//! and the PUT's own time, and checks that each event reached every connection of
-//! its user exactly once and no connection of another user. All connections of a
-//! user share the user's token: the server sends to every connection of the user,
-//! it does not tell devices apart for delivery.
+//! `latency` registers N users and signs each in D - 1 more times, so every user
+//! has D devices (D device ids, D tokens), and opens one WebSocket per device (one
+//! reader task each, always draining). Then, one clip at a time and round-robin
+//! over the users, device 0 of the user PUTs a small text clip (t0: before the PUT,
+//! t1: when its response is complete) and the tool waits until every device of that
+//! user has the matching `clip.created` (matched on the clip id). t2 is its arrival
+//! at device 1. Reports t2 - t1 (0 if the event came first), t2 - t0 and the PUT's
+//! own time, and checks that each event reached every device of its user exactly
+//! once, no device of another user, and carried the clip that was sent (text
+//! preview, kind and origin device).
 //!
 //! `idle` opens N connections spread over the users (`?access_token=`), at most
 //! `--concurrency` handshakes at a time, prints `open N` once they are up, and holds
@@ -49,7 +49,7 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const USAGE: &str = "\
 usage: events_load register --server URL --users N [--concurrency C]
-       events_load latency  --server URL (--users N | --tokens-file F) --devices D --clips C
+       events_load latency  --server URL --users N --devices D --clips C
                             [--concurrency C] [--timeout-ms MS]
        events_load idle     --server URL (--users N | --tokens-file F) --connections N
                             [--concurrency C] [--hold-seconds S]";
@@ -151,10 +151,9 @@ impl Opts {
     fn parse(mode: &str, args: &[String]) -> Result<Opts, String> {
         let (mode, allowed): (Mode, &[&str]) = match mode {
             "register" => (Mode::Register, &["server", "users", "concurrency"]),
-            "latency" => (
-                Mode::Latency,
-                &["server", "users", "tokens-file", "devices", "clips", "concurrency", "timeout-ms"],
-            ),
+            "latency" => {
+                (Mode::Latency, &["server", "users", "devices", "clips", "concurrency", "timeout-ms"])
+            }
             "idle" => (
                 Mode::Idle,
                 &["server", "users", "tokens-file", "connections", "concurrency", "hold-seconds"],
@@ -203,6 +202,9 @@ impl Opts {
         match (opts.users, &opts.tokens_file, mode) {
             (None, _, Mode::Register) => Err("--users is required".into()),
             (Some(_), Some(_), _) => Err("give --users or --tokens-file, not both".into()),
+            (None, Some(_), Mode::Latency) => {
+                Err("latency signs devices in with a password: give --users N".into())
+            }
             (None, None, _) => Err("give --users N or --tokens-file FILE".into()),
             _ => Ok(opts),
         }
@@ -215,45 +217,108 @@ fn http_client() -> Result<reqwest::Client> {
     Ok(reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(300)).build()?)
 }
 
-/// Registers `count` fresh users (names unique per run) and returns their tokens.
+/// A signed-in device of a user.
+#[derive(Clone)]
+struct Account {
+    username: String,
+    token: String,
+    device_id: String,
+}
+
+/// POSTs credentials to `/api/v1/auth/{endpoint}` and returns the device's tokens.
+async fn sign_in(
+    http: &reqwest::Client,
+    server: &str,
+    endpoint: &str,
+    expect: reqwest::StatusCode,
+    username: String,
+    device_name: String,
+) -> Result<Account> {
+    let body = serde_json::json!({ "username": username, "password": PASSWORD, "device_name": device_name });
+    let response = http.post(format!("{server}/api/v1/auth/{endpoint}")).json(&body).send().await?;
+    let status = response.status();
+    let text = response.text().await?;
+    if status != expect {
+        return Err(format!("POST /api/v1/auth/{endpoint}: HTTP {status}: {text:.300}").into());
+    }
+    let json: serde_json::Value = serde_json::from_str(&text)?;
+    let field = |name: &str| -> Result<String> {
+        Ok(json[name].as_str().ok_or(format!("no {name} in the {endpoint} response"))?.to_string())
+    };
+    Ok(Account { username, token: field("access_token")?, device_id: field("device_id")? })
+}
+
+/// Registers `count` fresh users (names unique per run) and returns their first devices.
 async fn register(
     http: &reqwest::Client,
     server: &str,
     count: usize,
     concurrency: usize,
-) -> Result<Vec<String>> {
+) -> Result<Vec<Account>> {
     let run = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let prefix = format!("evl{:x}{:x}", std::process::id(), run % (1 << 40));
     log(&format!("registering {count} users ({prefix}-N)"));
     let started = Instant::now();
-    let url = format!("{server}/api/v1/auth/register");
-    let results: Vec<Result<(usize, String)>> = stream::iter(0..count)
+    let results: Vec<Result<(usize, Account)>> = stream::iter(0..count)
         .map(|i| {
-            let body = serde_json::json!({ "username": format!("{prefix}-{i}"), "password": PASSWORD });
-            let request = http.post(&url).json(&body).send();
-            async move {
-                let response = request.await?;
-                let status = response.status();
-                let text = response.text().await?;
-                if status != reqwest::StatusCode::CREATED {
-                    return Err(format!("POST /api/v1/auth/register: HTTP {status}: {text:.300}").into());
-                }
-                let json: serde_json::Value = serde_json::from_str(&text)?;
-                let token =
-                    json["access_token"].as_str().ok_or("no access_token in the register response")?;
-                Ok((i, token.to_string()))
-            }
+            let created = reqwest::StatusCode::CREATED;
+            let request =
+                sign_in(http, server, "register", created, format!("{prefix}-{i}"), "device 0".into());
+            async move { Ok((i, request.await?)) }
         })
         .buffer_unordered(concurrency)
         .collect()
         .await;
-    let mut tokens = vec![String::new(); count];
+    let mut accounts = vec![None; count];
     for result in results {
-        let (i, token) = result?;
-        tokens[i] = token;
+        let (i, account) = result?;
+        accounts[i] = Some(account);
     }
     log(&format!("registered {count} users in {:.1} s", started.elapsed().as_secs_f64()));
-    Ok(tokens)
+    Ok(accounts.into_iter().flatten().collect())
+}
+
+/// Signs each user in `more` more times: `devices[u][d]` is device d of user u,
+/// device 0 being the one `register` made. Checks the device ids are all different.
+async fn sign_in_devices(
+    http: &reqwest::Client,
+    server: &str,
+    users: Vec<Account>,
+    more: usize,
+    concurrency: usize,
+) -> Result<Vec<Vec<Account>>> {
+    log(&format!("signing {} users in {more} more times each", users.len()));
+    let started = Instant::now();
+    let results: Vec<Result<(usize, usize, Account)>> = stream::iter(0..users.len() * more)
+        .map(|k| {
+            let (u, d) = (k / more, k % more + 1);
+            let ok = reqwest::StatusCode::OK;
+            let request =
+                sign_in(http, server, "login", ok, users[u].username.clone(), format!("device {d}"));
+            async move { Ok((u, d, request.await?)) }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let mut devices: Vec<Vec<Option<Account>>> = users
+        .into_iter()
+        .map(|a| std::iter::once(Some(a)).chain(std::iter::repeat_n(None, more)).collect())
+        .collect();
+    for result in results {
+        let (u, d, account) = result?;
+        devices[u][d] = Some(account);
+    }
+    let devices: Vec<Vec<Account>> = devices.into_iter().map(|d| d.into_iter().flatten().collect()).collect();
+    for (u, list) in devices.iter().enumerate() {
+        let ids: HashSet<&str> = list.iter().map(|a| a.device_id.as_str()).collect();
+        if ids.len() != more + 1 {
+            return Err(
+                format!("user {u}: {} distinct device ids for {} sign-ins", ids.len(), more + 1).into()
+            );
+        }
+    }
+    log(&format!("signed {} devices in, in {:.1} s", devices.len() * more, started.elapsed().as_secs_f64()));
+    Ok(devices)
 }
 
 /// The tokens of `--users` (registered now) or `--tokens-file` (one a line).
@@ -272,7 +337,8 @@ async fn tokens(opts: &Opts, http: &reqwest::Client) -> Result<Vec<String>> {
         }
         return Ok(tokens);
     }
-    register(http, &opts.server, opts.users.unwrap_or(1), REGISTER_CONCURRENCY).await
+    let accounts = register(http, &opts.server, opts.users.unwrap_or(1), REGISTER_CONCURRENCY).await?;
+    Ok(accounts.into_iter().map(|a| a.token).collect())
 }
 
 // --- WebSocket --------------------------------------------------------------------------
@@ -344,10 +410,10 @@ async fn open_sockets<'a>(
 
 async fn register_mode(opts: &Opts) -> Result<ExitCode> {
     let http = http_client()?;
-    let tokens = register(&http, &opts.server, opts.users.unwrap_or(1), opts.concurrency).await?;
+    let accounts = register(&http, &opts.server, opts.users.unwrap_or(1), opts.concurrency).await?;
     let mut stdout = std::io::stdout().lock();
-    for token in tokens {
-        writeln!(stdout, "{token}")?;
+    for account in accounts {
+        writeln!(stdout, "{}", account.token)?;
     }
     stdout.flush()?;
     Ok(ExitCode::SUCCESS)
@@ -357,19 +423,34 @@ async fn register_mode(opts: &Opts) -> Result<ExitCode> {
 
 /// What the reader tasks report, timestamped on arrival.
 enum Note {
-    /// A `clip.created` reached connection `device` of `user`.
-    Arrival { clip: String, user: usize, device: usize, at: Instant },
+    /// A `clip.created` reached device `device` of `user`.
+    Arrival { event: ClipEvent, user: usize, device: usize, at: Instant },
     /// A connection ended (close frame, error or EOF).
     Closed { user: usize, device: usize, why: String },
 }
 
-/// The id of a `clip.created` event, None for any other message.
-fn clip_created_id(text: &str) -> Option<String> {
+/// What a `clip.created` says about its clip.
+struct ClipEvent {
+    id: String,
+    kind: Option<String>,
+    preview: Option<String>,
+    origin: Option<String>,
+}
+
+/// The clip of a `clip.created` event, None for any other message.
+fn clip_created(text: &str) -> Option<ClipEvent> {
     let json: serde_json::Value = serde_json::from_str(text).ok()?;
     if json["type"] != "clip.created" {
         return None;
     }
-    json["clip"]["id"].as_str().map(str::to_string)
+    let clip = &json["clip"];
+    let field = |name: &str| clip[name].as_str().map(str::to_string);
+    Some(ClipEvent {
+        id: field("id")?,
+        kind: field("kind"),
+        preview: field("preview"),
+        origin: field("origin_device_id"),
+    })
 }
 
 /// Drains one socket for as long as it is open.
@@ -378,8 +459,8 @@ async fn read_events(mut socket: Socket, user: usize, device: usize, notes: mpsc
         match socket.next().await {
             Some(Ok(Message::Text(text))) => {
                 let at = Instant::now();
-                if let Some(clip) = clip_created_id(&text) {
-                    let _ = notes.send(Note::Arrival { clip, user, device, at });
+                if let Some(event) = clip_created(&text) {
+                    let _ = notes.send(Note::Arrival { event, user, device, at });
                 }
             }
             Some(Ok(Message::Close(frame))) => break format!("closed by the server: {frame:?}"),
@@ -419,19 +500,37 @@ fn out_summary(name: &str, samples: &[Duration]) {
     }
 }
 
+/// One `clip.created` as seen by one device.
+struct Arrival {
+    user: usize,
+    device: usize,
+    at: Instant,
+    kind: Option<String>,
+    preview: Option<String>,
+    origin: Option<String>,
+}
+
+/// A clip that was PUT, and what its event must say.
+struct Sent {
+    user: usize,
+    text: String,
+    origin: String,
+}
+
 /// Everything seen, for the final tally.
 #[derive(Default)]
 struct Ledger {
-    /// clip id -> (user, device, arrival) for every `clip.created` seen.
-    arrivals: HashMap<String, Vec<(usize, usize, Instant)>>,
+    /// clip id -> every arrival of its `clip.created`.
+    arrivals: HashMap<String, Vec<Arrival>>,
     closed: Vec<(usize, usize, String)>,
 }
 
 impl Ledger {
     fn record(&mut self, note: Note) {
         match note {
-            Note::Arrival { clip, user, device, at } => {
-                self.arrivals.entry(clip).or_default().push((user, device, at))
+            Note::Arrival { event, user, device, at } => {
+                let ClipEvent { id, kind, preview, origin } = event;
+                self.arrivals.entry(id).or_default().push(Arrival { user, device, at, kind, preview, origin })
             }
             Note::Closed { user, device, why } => {
                 if self.closed.len() < 5 {
@@ -442,29 +541,30 @@ impl Ledger {
         }
     }
 
-    /// How many distinct connections of `user` have `clip`.
+    /// How many distinct devices of `user` have `clip`.
     fn reached(&self, clip: &str, user: usize) -> usize {
         let Some(list) = self.arrivals.get(clip) else { return 0 };
-        list.iter().filter(|(u, _, _)| *u == user).map(|(_, d, _)| *d).collect::<HashSet<_>>().len()
+        list.iter().filter(|a| a.user == user).map(|a| a.device).collect::<HashSet<_>>().len()
     }
 
     fn arrival(&self, clip: &str, user: usize, device: usize) -> Option<Instant> {
-        self.arrivals.get(clip)?.iter().find(|(u, d, _)| *u == user && *d == device).map(|(_, _, at)| *at)
+        self.arrivals.get(clip)?.iter().find(|a| a.user == user && a.device == device).map(|a| a.at)
     }
 }
 
 async fn latency_mode(opts: &Opts) -> Result<ExitCode> {
     let http = http_client()?;
-    let tokens = tokens(opts, &http).await?;
-    let (users, devices) = (tokens.len(), opts.devices);
+    let (users, devices) = (opts.users.unwrap_or(1), opts.devices);
+    let accounts = register(&http, &opts.server, users, REGISTER_CONCURRENCY).await?;
+    let accounts = sign_in_devices(&http, &opts.server, accounts, devices - 1, REGISTER_CONCURRENCY).await?;
     let total = users * devices;
     out("users", users);
     out("devices", devices);
 
-    log(&format!("opening {total} WebSocket connections ({devices} per user)"));
+    log(&format!("opening {total} WebSocket connections (one per device, {devices} per user)"));
     const METHODS: [Auth; 3] = [Auth::Header, Auth::Query, Auth::Protocol];
     let sockets = open_sockets(&opts.server, total, opts.concurrency, |i| {
-        (tokens[i / devices].as_str(), METHODS[(i % devices) % METHODS.len()])
+        (accounts[i / devices][i % devices].token.as_str(), METHODS[(i % devices) % METHODS.len()])
     })
     .await;
     let (notes_tx, mut notes) = mpsc::unbounded_channel();
@@ -476,23 +576,28 @@ async fn latency_mode(opts: &Opts) -> Result<ExitCode> {
     drop(notes_tx);
     out("connections", total);
 
-    // The measured connection: another device than the sender's (0), if there is one.
+    // Device 0 sends; the measured device is another one (1), if there is one.
     let watch = if devices > 1 { 1 } else { 0 };
     let url = format!("{}/api/v1/buffer", opts.server);
     let mut ledger = Ledger::default();
-    let mut owner: HashMap<String, usize> = HashMap::new();
+    let mut sent: HashMap<String, Sent> = HashMap::new();
     let (mut after_put, mut after_start, mut put) = (Vec::new(), Vec::new(), Vec::new());
     let (mut early, mut timeouts) = (0usize, 0usize);
-    log(&format!("putting {} clips, one at a time, round-robin over {users} users", opts.clips));
+    log(&format!(
+        "putting {} clips from device 0, one at a time, round-robin over {users} users",
+        opts.clips
+    ));
     let started = Instant::now();
     for i in 0..opts.clips {
         let user = i % users;
+        let sender = &accounts[user][0];
+        let text = format!("events_load clip {i} for user {user}");
         let t0 = Instant::now();
         let response = http
             .put(&url)
-            .bearer_auth(&tokens[user])
+            .bearer_auth(&sender.token)
             .header("x-data-type", "text")
-            .body(format!("events_load clip {i} for user {user}"))
+            .body(text.clone())
             .send()
             .await?;
         let status = response.status();
@@ -507,10 +612,12 @@ async fn latency_mode(opts: &Opts) -> Result<ExitCode> {
         }
         let clip: serde_json::Value = serde_json::from_slice(&body)?;
         let id = clip["id"].as_str().ok_or("no id in the PUT response")?.to_string();
-        owner.insert(id.clone(), user);
+        if sent.insert(id.clone(), Sent { user, text, origin: sender.device_id.clone() }).is_some() {
+            return Err(format!("PUT /api/v1/buffer answered clip id {id} twice").into());
+        }
         put.push(t1 - t0);
 
-        // Wait for the event at every connection of the user (or time out).
+        // Wait for the event at every device of the user (or time out).
         let deadline = tokio::time::Instant::from_std(t1 + opts.timeout);
         while ledger.reached(&id, user) < devices {
             match tokio::time::timeout_at(deadline, notes.recv()).await {
@@ -539,21 +646,37 @@ async fn latency_mode(opts: &Opts) -> Result<ExitCode> {
         ledger.record(note);
     }
 
-    // The tally: each clip's event exactly once at each connection of its owner, nowhere else.
-    let (mut missing, mut duplicate, mut foreign, mut unknown) = (0usize, 0usize, 0usize, 0usize);
-    for (clip, &user) in &owner {
+    // The tally: each clip's event exactly once at each device of its owner, nowhere
+    // else, and saying what was sent: a text clip, its text, from device 0.
+    let (mut missing, mut duplicate, mut foreign, mut unknown, mut wrong) = (0usize, 0, 0, 0, 0);
+    for (clip, expect) in &sent {
         let list = ledger.arrivals.get(clip).map(Vec::as_slice).unwrap_or(&[]);
         for device in 0..devices {
-            match list.iter().filter(|(u, d, _)| *u == user && *d == device).count() {
+            match list.iter().filter(|a| a.user == expect.user && a.device == device).count() {
                 0 => missing += 1,
                 1 => {}
                 n => duplicate += n - 1,
             }
         }
-        foreign += list.iter().filter(|(u, _, _)| *u != user).count();
+        foreign += list.iter().filter(|a| a.user != expect.user).count();
+        for a in list.iter().filter(|a| a.user == expect.user) {
+            let right = a.kind.as_deref() == Some("text")
+                && a.preview.as_deref() == Some(expect.text.as_str())
+                && a.origin.as_deref() == Some(expect.origin.as_str());
+            if !right {
+                if wrong < 3 {
+                    log(&format!(
+                        "clip {clip} at device {} of user {}: kind {:?}, preview {:?}, origin {:?}; \
+                         sent text {:?} from {}",
+                        a.device, a.user, a.kind, a.preview, a.origin, expect.text, expect.origin
+                    ));
+                }
+                wrong += 1;
+            }
+        }
     }
     for (clip, list) in &ledger.arrivals {
-        if !owner.contains_key(clip) {
+        if !sent.contains_key(clip) {
             unknown += list.len();
         }
     }
@@ -577,13 +700,14 @@ async fn latency_mode(opts: &Opts) -> Result<ExitCode> {
     out("deliveries.duplicate", duplicate);
     out("deliveries.foreign", foreign);
     out("deliveries.unknown", unknown);
+    out("deliveries.wrong", wrong);
     out("connections.closed", closed);
-    let errors = missing + duplicate + foreign + unknown + closed;
+    let errors = missing + duplicate + foreign + unknown + wrong + closed;
     out("errors", errors);
     if errors > 0 {
         log(&format!(
             "delivery errors: {missing} missing, {duplicate} duplicate, {foreign} to another user, \
-             {unknown} of unknown clips, {closed} connections closed"
+             {unknown} of unknown clips, {wrong} with the wrong content, {closed} connections closed"
         ));
         return Ok(ExitCode::from(3));
     }
