@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Cloud Buffer benchmark of the desktop app (src-tauri/), the release build as shipped
+# (with tauri/custom-protocol), on a private Xvfb display against a real server:
+#   size    - the release binary's size
+#   start   - exec to first paint: the app prints "first-paint <unix ms>" on stderr
+#             (with CLOUDBUFFER_DESKTOP_TIMING set) once the UI has rendered its first
+#             frame (two requestAnimationFrame callbacks after the page's script ran).
+#             BENCH_DESKTOP_STARTS [5] starts on the sign-in screen (first run) and as
+#             many signed in (the saved session restored, clip history loaded); the
+#             first start of all is the coldest
+#   idle    - the app signed in with sync on, left alone for BENCH_DESKTOP_IDLE_SECONDS
+#             [300]; then the CPU it used over the last BENCH_DESKTOP_CPU_SECONDS [60]
+#             and its RSS, the app process alone and with its WebKit child processes
+# and prints the figures with PASS/MISS per target. Misses are results, not errors.
+#
+# Knobs (environment): BENCH_DESKTOP_STARTS [5], BENCH_DESKTOP_IDLE_SECONDS [300],
+# BENCH_DESKTOP_CPU_SECONDS [60], BENCH_DIR [/var/tmp], BENCH_SERVER_BIN, BENCH_KEEP=1,
+# CARGO_TARGET_DIR [$HOME/.cache/cloudbuffer/target]. See bench/README.md.
+set -euo pipefail
+
+STARTS=${BENCH_DESKTOP_STARTS:-5}
+IDLE_SECONDS=${BENCH_DESKTOP_IDLE_SECONDS:-300}
+CPU_SECONDS=${BENCH_DESKTOP_CPU_SECONDS:-60}
+BASE=${BENCH_DIR:-/var/tmp}
+KEEP=${BENCH_KEEP:-0}
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cloudbuffer/target}
+SIZE_TARGET_MIB=15
+START_TARGET_MS=1000
+CPU_TARGET_PCT=1
+RSS_TARGET_MIB=150
+
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$REPO/bench/lib.sh" # log, die, cleanup trap, run/stop, ensure_cmds, start_server, ...
+
+for v in STARTS IDLE_SECONDS CPU_SECONDS; do
+    [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_DESKTOP_$v must be a positive integer, not '${!v}'"
+done
+((CPU_SECONDS <= IDLE_SECONDS)) || die "BENCH_DESKTOP_CPU_SECONDS must not exceed BENCH_DESKTOP_IDLE_SECONDS"
+
+# --- tools, build ------------------------------------------------------------------------
+command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust: https://rustup.rs)"
+ensure_cmds curl
+"$REPO/scripts/desktop-deps.sh" >/dev/null || die "could not install the desktop app's packages"
+"$REPO/scripts/system-deps.sh" xvfb xauth >&2 || die "could not install Xvfb"
+
+log "building (release, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
+(cd "$REPO" && cargo build --release -p cloudbuffer-desktop --features tauri/custom-protocol) ||
+    die "desktop build failed"
+[[ -n ${BENCH_SERVER_BIN:-} ]] || (cd "$REPO" && cargo build --release -p cloudbuffer-server -p cloudbuffer-client) ||
+    die "server build failed"
+BIN=$(cd "$CARGO_TARGET_DIR/release" && pwd)
+APP=$BIN/cloudbuffer-desktop
+SERVER_BIN=${BENCH_SERVER_BIN:-$BIN/cloudbuffer-server}
+[[ -x $APP && -x $SERVER_BIN ]] || die "no app or server binary in $BIN"
+APP_BYTES=$(stat -c %s "$APP")
+
+mkdir -p "$BASE"
+DIR=$(mktemp -d "$BASE/cloudbuffer-desktop.XXXXXX")
+kib_to_mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+start_server --auth-attempts-per-minute 100000
+
+# --- a private X display -------------------------------------------------------------------
+for ((d = 90; d < 190; d++)); do
+    [[ -e /tmp/.X$d-lock || -e /tmp/.X11-unix/X$d ]] || break
+done
+log "Xvfb on :$d"
+Xvfb ":$d" -screen 0 1280x800x24 -nolisten tcp >"$DIR/xvfb.log" 2>&1 &
+PIDS+=("$!")
+for ((i = 0; i < 100; i++)); do
+    [[ -e /tmp/.X11-unix/X$d ]] && break
+    sleep 0.05
+done
+[[ -e /tmp/.X11-unix/X$d ]] || die "Xvfb :$d did not start: $(cat "$DIR/xvfb.log")"
+export DISPLAY=:$d
+# The app's config, data and WebKit caches in the temp dir, never the user's.
+export XDG_CONFIG_HOME=$DIR/xdg/config XDG_DATA_HOME=$DIR/xdg/data XDG_CACHE_HOME=$DIR/xdg/cache
+export CLOUDBUFFER_CONFIG_DIR=$DIR/session CLOUDBUFFER_DESKTOP_TIMING=1
+mkdir -p "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_CACHE_HOME"
+
+APP_PID=""
+launch() { # LOG: start the app, log to LOG; sets APP_PID and START_MS (exec to first paint)
+    local t0 i line
+    t0=$(($(now_ns) / 1000000))
+    "$APP" >"$1" 2>&1 &
+    APP_PID=$!
+    PIDS+=("$APP_PID")
+    for ((i = 0; ; i++)); do
+        line=$(grep -m 1 '^first-paint ' "$1" || true)
+        [[ -n $line ]] && break
+        kill -0 "$APP_PID" 2>/dev/null || die "the app exited during start-up: $(tail -n 20 "$1")"
+        ((i < 3000)) || die "no first paint after 30 s: $(tail -n 20 "$1")"
+        sleep 0.01
+    done
+    START_MS=$((${line#first-paint } - t0))
+}
+starts() { # NAME: STARTS starts; the times in $DIR/NAME.ms, one per line
+    local n
+    : >"$DIR/$1.ms"
+    for ((n = 0; n < STARTS; n++)); do
+        launch "$DIR/$1-$n.log"
+        echo "$START_MS" >>"$DIR/$1.ms"
+        stop "$APP_PID"
+    done
+}
+stat_ms() { # FILE: "median M  max X  (first F)" of the numbers in FILE
+    sort -n "$1" | awk -v first="$(head -n 1 "$1")" '{ v[NR] = $1 } END {
+        m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        printf "median %d ms  max %d ms  (first %d ms)", m, v[NR], first }'
+}
+max_ms() { sort -n "$1" | tail -n 1; }
+
+log "start to first paint: $STARTS starts on the sign-in screen"
+starts signin
+# Signed in: the saved session (the CLI writes the same file the app reads), with a
+# few clips to show.
+CLOUDBUFFER_PASSWORD=desktop-bench-password "$BIN/cloudbuffer" login --server "$URL" --username desk --register \
+    >"$DIR/login.out" 2>&1 || server_fail "cloudbuffer login failed: $(cat "$DIR/login.out")"
+for i in 1 2 3 4 5; do
+    "$BIN/cloudbuffer" copy "clip $i from bench/desktop.sh" >/dev/null || server_fail "cloudbuffer copy failed"
+done
+log "start to first paint: $STARTS starts signed in"
+starts signedin
+
+# --- idle -----------------------------------------------------------------------------------
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; } # utime + stime of PID
+children() { # PID: its descendants (WebKitWebProcess, WebKitNetworkProcess, ...)
+    local c
+    for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+        echo "$c"
+        children "$c"
+    done
+}
+sum_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(ticks "$p"))); done; echo "$t"; }
+sum_rss() { # PIDS: total VmRSS in KiB
+    local t=0 p r
+    for p in "$@"; do
+        r=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$p/status" 2>/dev/null || true)
+        t=$((t + ${r:-0}))
+    done
+    echo "$t"
+}
+log "idle: the app signed in with sync on for ${IDLE_SECONDS} s (CPU over the last ${CPU_SECONDS} s)"
+launch "$DIR/idle.log"
+grep -qi 'sync' "$DIR/idle.log" && log "app log: $(grep -i 'sync' "$DIR/idle.log" | head -n 3)"
+sleep $((IDLE_SECONDS - CPU_SECONDS))
+mapfile -t KIDS < <(children "$APP_PID")
+HZ=$(getconf CLK_TCK)
+t0=$(now_ns) a0=$(ticks "$APP_PID") k0=$(sum_ticks "${KIDS[@]}")
+sleep "$CPU_SECONDS"
+t1=$(now_ns) a1=$(ticks "$APP_PID") k1=$(sum_ticks "${KIDS[@]}")
+kill -0 "$APP_PID" 2>/dev/null || die "the app died while idle: $(tail -n 20 "$DIR/idle.log")"
+APP_RSS=$(sum_rss "$APP_PID")
+ALL_RSS=$(sum_rss "$APP_PID" "${KIDS[@]}")
+KID_NAMES=$(for p in "${KIDS[@]}"; do cat "/proc/$p/comm" 2>/dev/null; done | sort | uniq -c | awk '{ printf "%s%s x%s", sep, $2, $1; sep = ", " }')
+stop "$APP_PID"
+pct() { awk -v c="$1" -v hz="$HZ" -v ns=$((t1 - t0)) 'BEGIN { printf "%.2f", (c / hz) / (ns / 1e9) * 100 }'; }
+APP_PCT=$(pct $((a1 - a0)))
+ALL_PCT=$(pct $((a1 - a0 + k1 - k0)))
+stop "$SERVER_PID"
+
+# --- report -----------------------------------------------------------------------------------
+verdict() { awk -v v="$1" -v lim="$2" 'BEGIN { print (v <= lim) ? "PASS" : "MISS" }'; }
+SIZE_MIB=$(awk -v b="$APP_BYTES" 'BEGIN { printf "%.1f", b / 1048576 }')
+SIGNIN_MAX=$(max_ms "$DIR/signin.ms")
+SIGNEDIN_MAX=$(max_ms "$DIR/signedin.ms")
+APP_RSS_MIB=$(kib_to_mib "$APP_RSS")
+ALL_RSS_MIB=$(kib_to_mib "$ALL_RSS")
+
+echo
+echo "Cloud Buffer desktop app benchmark: $(nproc) CPUs, Xvfb :$d, WebKitGTK $(pkg-config --modversion webkit2gtk-4.1 2>/dev/null || echo '?')"
+echo "App: $APP"
+echo
+printf '  %-40s %s MiB (%s bytes)\n' "release binary" "$SIZE_MIB" "$APP_BYTES"
+printf '  %-40s %s\n' "start to first paint, sign-in screen" "$(stat_ms "$DIR/signin.ms")"
+printf '  %-40s %s\n' "start to first paint, signed in" "$(stat_ms "$DIR/signedin.ms")"
+printf '  %-40s app %s %%, with WebKit processes %s %% of a core (last %s s of %s s)\n' "idle CPU, sync on" \
+    "$APP_PCT" "$ALL_PCT" "$CPU_SECONDS" "$IDLE_SECONDS"
+printf '  %-40s app %s MiB, with WebKit processes %s MiB\n' "RSS after ${IDLE_SECONDS} s" "$APP_RSS_MIB" "$ALL_RSS_MIB"
+printf '  %-40s %s\n' "child processes" "${KID_NAMES:-none}"
+echo
+echo "Targets"
+printf '  %-48s %-26s %s\n' \
+    "release binary <= $SIZE_TARGET_MIB MiB" "$SIZE_MIB MiB" "$(verdict "$SIZE_MIB" "$SIZE_TARGET_MIB")" \
+    "first paint <= $START_TARGET_MS ms (slowest start)" "$SIGNIN_MAX / $SIGNEDIN_MAX ms" \
+    "$(verdict "$((SIGNIN_MAX > SIGNEDIN_MAX ? SIGNIN_MAX : SIGNEDIN_MAX))" "$START_TARGET_MS")" \
+    "idle CPU < $CPU_TARGET_PCT % (with WebKit processes)" "$ALL_PCT %" "$(verdict "$ALL_PCT" "$CPU_TARGET_PCT")" \
+    "RSS <= $RSS_TARGET_MIB MiB (with WebKit processes)" "$ALL_RSS_MIB MiB" "$(verdict "$ALL_RSS_MIB" "$RSS_TARGET_MIB")"
