@@ -169,10 +169,34 @@ impl Client {
     }
 
     async fn refresh_locked(&self, session: &mut Session) -> Result<String> {
+        // Other processes of this device (another `cloudbuffer` command, the
+        // desktop app) share the saved session: under its lock, a refresh token
+        // newer than ours on disk means one of them rotated it, and ours is spent.
+        let _lock = match &self.store {
+            Some(store) => Some(store.lock().await?),
+            None => None,
+        };
+        let saved = match &self.store {
+            Some(store) => store.load().ok().flatten().filter(|saved| saved.device_id == session.device_id),
+            None => None,
+        };
+        if let Some(saved) = &saved {
+            if saved.refresh_token != session.refresh_token {
+                session.access_token.clone_from(&saved.access_token);
+                session.refresh_token.clone_from(&saved.refresh_token);
+                session.access_expires_at = saved.access_expires_at;
+                if session.access_expires_at - REFRESH_MARGIN_SECS > now_secs() {
+                    return Ok(session.access_token.clone());
+                }
+            }
+        }
         let body = RefreshRequest { refresh_token: session.refresh_token.clone() };
         let response = self.transport(self.http.post(self.url("/api/v1/auth/refresh")).json(&body)).await?;
+        // The store is this device's to change only while it holds this
+        // device's session (someone may have signed in as another since).
+        let ours = self.store.as_ref().filter(|_| saved.is_some());
         if response.status() == StatusCode::UNAUTHORIZED {
-            if let Some(store) = &self.store {
+            if let Some(store) = ours {
                 let _ = store.clear();
             }
             return Err(ClientError::SessionExpired);
@@ -181,7 +205,7 @@ impl Client {
         session.access_token = tokens.access_token;
         session.refresh_token = tokens.refresh_token;
         session.access_expires_at = now_secs() + tokens.expires_in as i64;
-        if let Some(store) = &self.store {
+        if let Some(store) = ours {
             store.save(session)?;
         }
         Ok(session.access_token.clone())

@@ -1,5 +1,10 @@
 //! The signed-in session, kept in the OS config dir (mode 0600) so every
 //! `cloudbuffer` command and the desktop app share it.
+//!
+//! Refresh tokens are single-use, and replaying a spent one signs the device
+//! out, so processes sharing the file take [`SessionStore::lock`] around a
+//! refresh and re-read the file first: whoever refreshed last wrote the one
+//! token that is still good.
 
 use std::path::{Path, PathBuf};
 
@@ -53,6 +58,22 @@ impl SessionStore {
 
     fn path(&self) -> PathBuf {
         self.dir.join("session.json")
+    }
+
+    /// Waits for the exclusive lock that processes sharing this store take
+    /// around a token refresh; released when the returned file is dropped.
+    pub async fn lock(&self) -> Result<std::fs::File> {
+        let dir = self.dir.clone();
+        let path = dir.join("session.lock");
+        let locked = tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&dir)?;
+            let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+            file.lock()?;
+            Ok::<_, std::io::Error>(file)
+        })
+        .await
+        .map_err(|e| ClientError::Invalid(format!("locking the session: {e}")))?;
+        locked.map_err(|e| ClientError::io(self.dir.join("session.lock"), e))
     }
 
     /// The saved session, if any.

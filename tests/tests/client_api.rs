@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use cloudbuffer_client::transfer::no_progress;
-use cloudbuffer_client::{Client, ClientError, QrFormat};
+use cloudbuffer_client::{Client, ClientError, QrFormat, SessionStore};
 use cloudbuffer_protocol::{ClipKind, CreateShare, ShareState};
 use cloudbuffer_tests::TestServer;
 
@@ -128,6 +128,42 @@ async fn expired_access_tokens_are_refreshed_transparently() {
     c.unwrap();
     assert_ne!(alice.access_token().await.unwrap(), first, "a new access token");
     assert_eq!(alice.devices().await.unwrap().len(), 1);
+}
+
+/// The CLI, `cloudbuffer sync` and the desktop app share one saved session:
+/// when one of them rotates the refresh token, the others must take the new
+/// one from the file rather than replay theirs (which signs the device out).
+#[tokio::test]
+async fn processes_sharing_a_saved_session_never_replay_a_spent_refresh_token() {
+    let server = TestServer::start_with(|s| s.access_token_seconds = Some(1)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SessionStore::at(dir.path());
+    let first = Client::new(&server.url).unwrap().with_store(store.clone());
+    first.register("alice", "password-of-alice", "laptop").await.unwrap();
+    // Two "processes": each loaded the file once and keeps its tokens in memory.
+    let cli = Client::from_store(store.clone(), None).unwrap();
+    let app = Client::from_store(store.clone(), None).unwrap();
+    for round in 0..3 {
+        // Every call refreshes (a 1 s token is always within the margin).
+        cli.me().await.unwrap_or_else(|e| panic!("round {round}, cli: {e}"));
+        app.me().await.unwrap_or_else(|e| panic!("round {round}, app: {e}"));
+        let (a, b, c) = tokio::join!(cli.stats(), app.stats(), first.clips());
+        for (who, result) in [("cli", a.err()), ("app", b.err())] {
+            assert!(result.is_none(), "round {round}, {who}: {result:?}");
+        }
+        c.unwrap_or_else(|e| panic!("round {round}, first: {e}"));
+    }
+    assert_eq!(app.devices().await.unwrap().len(), 1, "still one signed-in device");
+    let saved = store.load().unwrap().expect("the session is still saved");
+    assert_eq!(saved.refresh_token, app.session().await.unwrap().refresh_token);
+
+    // Signed in as someone else meanwhile: an old process neither clears nor
+    // overwrites the new session.
+    cli.me().await.unwrap(); // (now the cli holds alice's newest token)
+    let bob = Client::new(&server.url).unwrap().with_store(store.clone());
+    bob.register("bob", "password-of-bob", "laptop").await.unwrap();
+    cli.me().await.unwrap();
+    assert_eq!(store.load().unwrap().unwrap().username, "bob");
 }
 
 #[tokio::test]

@@ -16,22 +16,28 @@ use super::state::Shared;
 use super::{apply, send, Connection};
 use crate::error::{ClientError, Result};
 
-/// 0.5 s doubling to 30 s (by default), each delay drawn from its upper half.
-pub(super) struct Backoff {
+/// Reconnection delays: `min` doubling to `max`, each drawn at random from
+/// the upper half of its step, so devices cut off together do not all come
+/// back in the same instant.
+#[derive(Debug, Clone)]
+pub struct Backoff {
     next: Duration,
     min: Duration,
     max: Duration,
 }
 
 impl Backoff {
+    /// Starts at `min`.
     pub fn new(min: Duration, max: Duration) -> Backoff {
         Backoff { next: min, min, max }
     }
 
+    /// Back to `min`, after a connection that worked.
     pub fn reset(&mut self) {
         self.next = self.min;
     }
 
+    /// The delay before the next attempt.
     pub fn next_delay(&mut self) -> Duration {
         let base = self.next;
         self.next = (base * 2).min(self.max);
