@@ -208,7 +208,15 @@ window.addEventListener("DOMContentLoaded", () => {
   });
   $("#pick").addEventListener("click", () => call("pick_files"));
   $("#stats-refresh").addEventListener("click", () => views.stats.refresh());
-  $("#share-create").addEventListener("click", () => share.create());
+  // "Create link" is the form's default button, so Enter in the password
+  // field creates the link rather than cancelling.
+  $("#share-form").addEventListener("submit", (event) => {
+    if (event.submitter && event.submitter.value === "create") {
+      event.preventDefault();
+      if ($("#share-options").hidden) $("#share-dialog").close();
+      else share.create();
+    }
+  });
   $("#share-copy").addEventListener("click", async () => {
     if ((await call("copy_to_clipboard", { text: share.url })) !== undefined) toast("Link copied");
   });

@@ -131,7 +131,9 @@ fn start_sync(app: &AppHandle, client: &Client) -> Option<SyncHandle> {
     let state = app.state::<AppState>();
     let started = state.clipboard().and_then(|clipboard| {
         SyncEngine::builder_shared(client.clone(), clipboard)
-            .state_dir(state.store.dir())
+            // Not the CLI's folder: a `cloudbuffer sync` on the same machine
+            // keeps its own outbox queue and state there.
+            .state_dir(state.store.dir().join("desktop"))
             .build()
             .map_err(UiError::from)
     });

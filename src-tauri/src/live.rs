@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
-use cloudbuffer_client::sync::CancellationToken;
+use cloudbuffer_client::sync::{Backoff, CancellationToken};
 use cloudbuffer_client::{Client, ClientError};
-use cloudbuffer_protocol::{ClipKind, Event};
+use cloudbuffer_protocol::{ClipKind, Event, FileInfo};
 use futures_util::StreamExt;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager};
@@ -34,11 +34,11 @@ type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStre
 
 /// Runs until `cancel` fires or the session ends (then the app signs out).
 pub async fn run(app: AppHandle, client: Client, device_id: String, cancel: CancellationToken) {
-    let mut delay = Duration::from_millis(500);
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
     loop {
         let message = match connect(&client).await {
             Ok(socket) => {
-                delay = Duration::from_millis(500);
+                backoff.reset();
                 let _ = app.emit("connection", ConnectionView { online: true, retry_in: 0, message: None });
                 // Anything may have changed while we were away.
                 let _ = app.emit("server-event", serde_json::json!({"type": "resync"}));
@@ -53,6 +53,7 @@ pub async fn run(app: AppHandle, client: Client, device_id: String, cancel: Canc
             }
             Err(e) => crate::error::UiError::from(e).message,
         };
+        let delay = backoff.next_delay();
         let retry_in = delay.as_secs().max(1);
         let view = ConnectionView { online: false, retry_in, message: Some(message) };
         let _ = app.emit("connection", view);
@@ -60,7 +61,6 @@ pub async fn run(app: AppHandle, client: Client, device_id: String, cancel: Canc
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(delay) => {}
         }
-        delay = (delay * 2).min(Duration::from_secs(30));
     }
 }
 
@@ -87,6 +87,10 @@ async fn connect(client: &Client) -> Result<Socket, ClientError> {
     }
 }
 
+/// The server sends a file clip's `file.created` and `clip.created` back to
+/// back: a new file is announced only when no clip of it follows this soon.
+const FILE_CLIP_WAIT: Duration = Duration::from_millis(300);
+
 /// Reads events until the connection ends (`Some(why)`) or `cancel` (`None`).
 async fn listen(
     app: &AppHandle,
@@ -94,13 +98,20 @@ async fn listen(
     device_id: &str,
     cancel: &CancellationToken,
 ) -> Option<String> {
+    // A file.created not announced yet: it may be a file clip's.
+    let mut pending: Option<FileInfo> = None;
     loop {
+        let wait = if pending.is_some() { FILE_CLIP_WAIT } else { IDLE };
         let message = tokio::select! {
             _ = cancel.cancelled() => {
                 let _ = socket.close(None).await;
                 return None;
             }
-            next = tokio::time::timeout(IDLE, socket.next()) => match next {
+            next = tokio::time::timeout(wait, socket.next()) => match next {
+                Err(_) if pending.is_some() => {
+                    announce_file(app, pending.take());
+                    continue;
+                }
                 Err(_) => return Some("The server stopped answering.".into()),
                 Ok(None) => return Some("The server closed the connection.".into()),
                 Ok(Some(Err(e))) => return Some(format!("The connection broke ({e}).")),
@@ -109,33 +120,40 @@ async fn listen(
         };
         let Message::Text(text) = message else { continue };
         let Ok(event) = serde_json::from_str::<Event>(&text) else { continue };
-        announce(app, &event, device_id);
+        let clip_of_pending = matches!((&event, &pending),
+            (Event::ClipCreated { clip }, Some(file)) if clip.file.as_ref().is_some_and(|f| f.id == file.id));
+        if !clip_of_pending {
+            announce_file(app, pending.take());
+        }
+        pending = None;
+        match &event {
+            Event::FileCreated { file } => pending = Some(file.clone()),
+            Event::ClipCreated { clip } if clip.origin_device_id.as_deref() != Some(device_id) => {
+                let (title, body) = match (&clip.kind, &clip.file) {
+                    (ClipKind::File, Some(file)) => ("New file on the clipboard", file.name.clone()),
+                    _ => ("New clip", clip.preview.clone().unwrap_or_default()),
+                };
+                notify(app, title, &body);
+            }
+            _ => {}
+        }
         let _ = app.emit("server-event", &event);
     }
 }
 
-/// A notification for things that came from elsewhere.
-fn announce(app: &AppHandle, event: &Event, device_id: &str) {
+/// A new file that is not a clip, unless this app is uploading it.
+fn announce_file(app: &AppHandle, file: Option<FileInfo>) {
+    let Some(file) = file else { return };
     let state = app.state::<AppState>();
-    if !state.settings().notifications {
-        return;
+    let ours = state.uploading.lock().unwrap_or_else(|e| e.into_inner()).contains(&file.name);
+    if !ours && !file.name.starts_with(cloudbuffer_client::sync::CLIPBOARD_IMAGE_PREFIX) {
+        notify(app, "New file", &file.name);
     }
-    let (title, body) = match event {
-        Event::ClipCreated { clip } if clip.origin_device_id.as_deref() != Some(device_id) => {
-            match (&clip.kind, &clip.file) {
-                (ClipKind::File, Some(file)) => ("New file on the clipboard".to_string(), file.name.clone()),
-                _ => ("New clip".to_string(), clip.preview.clone().unwrap_or_default()),
-            }
-        }
-        Event::FileCreated { file } => {
-            let ours = state.uploading.lock().unwrap_or_else(|e| e.into_inner()).contains(&file.name);
-            // File clips are announced as clips.
-            if ours || file.name.starts_with(cloudbuffer_client::sync::CLIPBOARD_IMAGE_PREFIX) {
-                return;
-            }
-            ("New file".to_string(), file.name.clone())
-        }
-        _ => return,
-    };
-    crate::notify::show(app, &title, &body);
+}
+
+/// A notification, when the user wants them.
+fn notify(app: &AppHandle, title: &str, body: &str) {
+    if app.state::<AppState>().settings().notifications {
+        crate::notify::show(app, title, body);
+    }
 }

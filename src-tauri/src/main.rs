@@ -94,7 +94,11 @@ fn main() {
             _ => {}
         })
         .run(tauri::generate_context!())
-        .expect("the app runs");
+        .unwrap_or_else(|e| {
+            // No display, no WebKit: one line, not a panic.
+            eprintln!("cloudbuffer-desktop: cannot start: {e}");
+            std::process::exit(1);
+        });
 }
 
 /// Signs back in with the saved session, if there is one.
