@@ -191,33 +191,41 @@ impl Settings {
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("cloudbuffer.db").display()));
         let public_url =
             self.public_url.unwrap_or_else(|| format!("http://{bind}")).trim_end_matches('/').to_string();
-        let positive = |name, value: u64| {
+        // Upper bounds keep every later `as i64`, `* 1000` and `now + life` far
+        // from overflowing.
+        let bounded = |name, value: u64, max: u64, reason| {
             if value == 0 {
                 Err(ConfigError::Invalid { name, reason: "must be at least 1" })
+            } else if value > max {
+                Err(ConfigError::Invalid { name, reason })
             } else {
                 Ok(value)
             }
         };
+        let seconds =
+            |name, value| bounded(name, value, 315_360_000, "must be at most 315360000 (ten years)");
+        let bytes = |name, value| bounded(name, value, 1 << 60, "must be at most 2^60 (1 EiB)");
+        let count = |name, value| bounded(name, value, 1_000_000_000, "must be at most 1000000000");
         Ok(Config {
             bind,
             data_dir,
             database_url,
             public_url,
-            expiry_seconds: positive("expiry_seconds", self.expiry_seconds.unwrap_or(7200))?,
-            max_files: positive("max_files", self.max_files.unwrap_or(20))?,
-            max_file_bytes: positive("max_file_bytes", self.max_file_bytes.unwrap_or(512 << 20))?,
-            quota_bytes: positive("quota_bytes", self.quota_bytes.unwrap_or(2 << 30))?,
-            clip_history: positive("clip_history", self.clip_history.unwrap_or(50))?,
+            expiry_seconds: seconds("expiry_seconds", self.expiry_seconds.unwrap_or(7200))?,
+            max_files: count("max_files", self.max_files.unwrap_or(20))?,
+            max_file_bytes: bytes("max_file_bytes", self.max_file_bytes.unwrap_or(512 << 20))?,
+            quota_bytes: bytes("quota_bytes", self.quota_bytes.unwrap_or(2 << 30))?,
+            clip_history: count("clip_history", self.clip_history.unwrap_or(50))?,
             registration: self.registration.unwrap_or(Registration::Open),
-            sweep_interval_seconds: positive(
+            sweep_interval_seconds: seconds(
                 "sweep_interval_seconds",
                 self.sweep_interval_seconds.unwrap_or(60),
             )?,
-            access_token_seconds: positive("access_token_seconds", self.access_token_seconds.unwrap_or(900))?,
+            access_token_seconds: seconds("access_token_seconds", self.access_token_seconds.unwrap_or(900))?,
             jwt_secret: self.jwt_secret,
             auth_attempts_per_minute: self.auth_attempts_per_minute.unwrap_or(20).max(1),
             log_format: self.log_format.unwrap_or(LogFormat::Human),
-            ws_ping_seconds: positive("ws_ping_seconds", self.ws_ping_seconds.unwrap_or(30))?,
+            ws_ping_seconds: seconds("ws_ping_seconds", self.ws_ping_seconds.unwrap_or(30))?,
         })
     }
 }
@@ -228,5 +236,29 @@ impl Config {
         Settings { data_dir: Some(data_dir.into()), ..Settings::default() }
             .resolve()
             .expect("defaults are valid")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_and_absurd_values_are_refused_by_name() {
+        let refused = |settings: Settings, field: &str| match settings.resolve() {
+            Err(ConfigError::Invalid { name, .. }) => assert_eq!(name, field),
+            other => panic!("{field}: {other:?}"),
+        };
+        refused(Settings { expiry_seconds: Some(0), ..Settings::default() }, "expiry_seconds");
+        refused(Settings { expiry_seconds: Some(u64::MAX), ..Settings::default() }, "expiry_seconds");
+        refused(
+            Settings { access_token_seconds: Some(u64::MAX / 1000), ..Settings::default() },
+            "access_token_seconds",
+        );
+        refused(Settings { ws_ping_seconds: Some(u64::MAX), ..Settings::default() }, "ws_ping_seconds");
+        refused(Settings { max_file_bytes: Some(u64::MAX), ..Settings::default() }, "max_file_bytes");
+        refused(Settings { clip_history: Some(u64::MAX), ..Settings::default() }, "clip_history");
+        let ten_years = Settings { expiry_seconds: Some(315_360_000), ..Settings::default() };
+        assert_eq!(ten_years.resolve().unwrap().expiry_seconds, 315_360_000);
     }
 }

@@ -158,6 +158,9 @@ impl ApiError {
             Io(e) if is_disk_full(e) => {
                 (StatusCode::INSUFFICIENT_STORAGE, "storage_full", "the server's storage is full".into())
             }
+            Database(e) if is_database_full(e) => {
+                (StatusCode::INSUFFICIENT_STORAGE, "storage_full", "the server's storage is full".into())
+            }
             Database(_) | Io(_) | Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error".into())
             }
@@ -173,6 +176,16 @@ pub fn is_disk_full(e: &std::io::Error) -> bool {
             | std::io::ErrorKind::QuotaExceeded
             | std::io::ErrorKind::FileTooLarge
     )
+}
+
+/// SQLite's "database or disk is full" (SQLITE_FULL, 13), PostgreSQL's
+/// disk_full (53100): the database could not grow, nothing is broken.
+fn is_database_full(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("13" | "53100")),
+        sqlx::Error::Io(io) => is_disk_full(io),
+        _ => false,
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -200,7 +200,9 @@ pub fn require_active(resolved: &Resolved) -> ApiResult<()> {
 /// Checks a share's password. Only wrong passwords are charged, against
 /// two budgets: per link and client address, and per link from everyone
 /// (ten times larger, against guessing from many addresses); a visitor who
-/// knows the password is never slowed by their own downloads.
+/// knows the password is never slowed by their own downloads. Each attempt
+/// takes its charge before the (slow) hash check and a right one gets it
+/// back, so guesses sent all at once cannot outrun the budget.
 pub async fn check_password(
     state: &AppState,
     resolved: &Resolved,
@@ -213,13 +215,16 @@ pub async fn check_password(
     };
     let key = format!("share:{}:{ip}", resolved.row.token);
     let link_key = format!("share:{}", resolved.row.token);
-    state.share_limiter.peek(&[&key]).map_err(ApiError::TooManyRequests)?;
-    state.share_link_limiter.peek(&[&link_key]).map_err(ApiError::TooManyRequests)?;
+    state.share_limiter.check(&[&key]).map_err(ApiError::TooManyRequests)?;
+    if let Err(wait) = state.share_link_limiter.check(&[&link_key]) {
+        state.share_limiter.refund(&[&key]);
+        return Err(ApiError::TooManyRequests(wait));
+    }
     if verify_password(given.to_string(), hash.clone()).await {
+        state.share_limiter.refund(&[&key]);
+        state.share_link_limiter.refund(&[&link_key]);
         Ok(())
     } else {
-        state.share_limiter.charge(&[&key]);
-        state.share_link_limiter.charge(&[&link_key]);
         Err(ApiError::unauthorized("wrong_password", "wrong password"))
     }
 }

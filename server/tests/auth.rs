@@ -54,6 +54,10 @@ async fn register_then_me_and_the_first_user_is_admin() {
         .await
         .unwrap();
     assert_eq!(admin["users"], 2);
+    let per_user = admin["per_user"].as_array().expect("per_user");
+    let names: Vec<&str> = per_user.iter().map(|u| u["username"].as_str().unwrap()).collect();
+    assert_eq!(names, ["alice", "bob"], "{admin}");
+    assert!(admin.get("blobs").is_some() && admin.get("blob_bytes").is_some(), "{admin}");
 }
 
 #[tokio::test]
@@ -249,4 +253,38 @@ async fn login_floods_get_429_with_retry_after() {
         .await
         .unwrap();
     assert_eq!(basic.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn register_floods_get_429_too() {
+    let server = TestServer::start_with(|s| s.auth_attempts_per_minute = Some(3)).await;
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let response = server
+            .request(Method::POST, "/api/v1/auth/register")
+            .json(&json!({"username": format!("user{i}"), "password": "long-enough-password"}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status());
+    }
+    assert_eq!(&statuses[..3], &[StatusCode::CREATED; 3], "{statuses:?}");
+    assert_eq!(&statuses[3..], &[StatusCode::TOO_MANY_REQUESTS; 2], "{statuses:?}");
+}
+
+/// Verified Basic credentials are cached: a script making many requests is
+/// neither slowed by a password hash each time nor counted as attempts.
+#[tokio::test]
+async fn right_basic_credentials_are_cached_not_rate_limited() {
+    let server = TestServer::start_with(|s| s.auth_attempts_per_minute = Some(3)).await;
+    let alice = server.register("alice").await;
+    for i in 0..12 {
+        let response = server
+            .request(Method::GET, "/api/v1/me")
+            .basic_auth("alice", Some(&alice.password))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "request {i}");
+    }
 }

@@ -251,6 +251,8 @@ async fn the_history_keeps_clip_history_clips_and_can_be_cleared() {
         server.as_user(&bob, Method::GET, "/api/v1/buffer").send().await.unwrap().status(),
         StatusCode::NO_CONTENT
     );
+    let theirs = server.share(&bob, serde_json::json!({"clip_id": ids[3]})).await;
+    expect_error(theirs, StatusCode::NOT_FOUND, "not_found").await;
 
     let cleared = server.as_user(&alice, Method::DELETE, "/api/v1/buffer").send().await.unwrap();
     assert_eq!(cleared.status(), StatusCode::NO_CONTENT);

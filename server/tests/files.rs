@@ -167,6 +167,9 @@ async fn completed_downloads_are_counted_once_each() {
         .await
         .unwrap();
     assert_eq!(info["downloads"], 2);
+    // The next expiry is this file's, the only one.
+    assert_eq!(stats["files"], 1);
+    assert_eq!(stats["next_expiry_at"], info["expires_at"], "{stats}");
 }
 
 #[tokio::test]

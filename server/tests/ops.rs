@@ -42,7 +42,7 @@ async fn openapi_describes_every_endpoint() {
         server.request(Method::GET, "/api/v1/openapi.json").send().await.unwrap().json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().unwrap();
-    for (path, method) in [
+    let expected = [
         ("/api/v1/auth/register", "post"),
         ("/api/v1/auth/login", "post"),
         ("/api/v1/auth/refresh", "post"),
@@ -54,14 +54,50 @@ async fn openapi_describes_every_endpoint() {
         ("/api/v1/admin/stats", "get"),
         ("/api/v1/files", "post"),
         ("/api/v1/files", "get"),
-        ("/api/v1/files/{name}", "put"),
+        ("/api/v1/files/{id}", "put"),
         ("/api/v1/files/{id}", "get"),
         ("/api/v1/files/{id}", "delete"),
         ("/api/v1/files/{id}/content", "get"),
+        ("/api/v1/buffer", "put"),
+        ("/api/v1/buffer", "post"),
+        ("/api/v1/buffer", "get"),
+        ("/api/v1/buffer", "delete"),
+        ("/api/v1/buffer/clips", "get"),
+        ("/api/v1/buffer/clips/{id}", "get"),
+        ("/api/v1/buffer/clips/{id}", "delete"),
+        ("/api/v1/buffer/clips/{id}/content", "get"),
+        ("/api/v1/events", "get"),
+        ("/api/v1/shares", "post"),
+        ("/api/v1/shares", "get"),
+        ("/api/v1/shares/{token}", "delete"),
+        ("/s/{token}", "get"),
+        ("/s/{token}", "post"),
+        ("/s/{token}/raw", "get"),
+        ("/s/{token}/raw", "post"),
+        ("/s/{token}/qr.svg", "get"),
+        ("/s/{token}/qr.png", "get"),
         ("/healthz", "get"),
         ("/metrics", "get"),
-    ] {
+    ];
+    for (path, method) in expected {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
+    }
+    // Valid OpenAPI: every `{name}` of a path is a path parameter of each of
+    // its operations, and no operation names one the path does not have.
+    for (path, item) in paths {
+        let mut in_path: Vec<&str> =
+            path.split('{').skip(1).filter_map(|rest| rest.split('}').next()).collect();
+        in_path.sort();
+        for (method, operation) in item.as_object().unwrap() {
+            let mut declared: Vec<&str> = operation["parameters"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter().filter(|p| p["in"] == "path").filter_map(|p| p["name"].as_str()).collect()
+                })
+                .unwrap_or_default();
+            declared.sort();
+            assert_eq!(declared, in_path, "{method} {path}: path parameters");
+        }
     }
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for schema in ["FileInfo", "Tokens", "Me", "Stats", "ErrorBody", "Device"] {

@@ -110,6 +110,9 @@ async fn passwords_are_required_checked_and_rate_limited() {
     let form = server.request(Method::POST, &raw).form(&[("password", "open sesame")]).send().await.unwrap();
     assert_eq!(form.status(), StatusCode::OK);
     assert_eq!(form.text().await.unwrap(), "the secret");
+    let json =
+        server.request(Method::POST, &raw).json(&json!({"password": "open sesame"})).send().await.unwrap();
+    expect_error(json, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
     // Two attempts are left in the budget of four; the flood is then refused.
     let mut refused = None;
     for _ in 0..4 {
@@ -123,6 +126,28 @@ async fn passwords_are_required_checked_and_rate_limited() {
     let refused = refused.expect("429 after the flood");
     assert!(refused.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
     expect_error(refused, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn guesses_sent_all_at_once_cannot_outrun_the_password_budget() {
+    let server = TestServer::start_with(|s| s.auth_attempts_per_minute = Some(4)).await;
+    let alice = server.register("alice").await;
+    let file = server.upload(&alice, "vault.txt", "the vault").await;
+    let share = share_of(&server, &alice, json!({"file_id": file["id"], "password": "open sesame"})).await;
+    let url = server.url(&format!("{}/raw", path_of(&share)));
+    let http = reqwest::Client::new();
+    let guesses = (0..40).map(|i| {
+        let request = http.get(&url).header("x-share-password", format!("guess {i}"));
+        tokio::spawn(async move { request.send().await.unwrap().status() })
+    });
+    let mut statuses = Vec::new();
+    for guess in guesses.collect::<Vec<_>>() {
+        statuses.push(guess.await.unwrap());
+    }
+    let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let refused = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!(checked + refused, 40, "{statuses:?}");
+    assert!(checked <= 4, "{checked} guesses were checked against a budget of 4");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

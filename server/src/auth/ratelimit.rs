@@ -43,6 +43,18 @@ impl RateLimiter {
         }
     }
 
+    /// Gives back one attempt taken with [`RateLimiter::check`]: for limits
+    /// that only charge failures but must hold under concurrency (take
+    /// first, refund on success).
+    pub fn refund(&self, keys: &[&str]) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        for key in keys {
+            if let Some((tokens, _)) = buckets.get_mut(*key) {
+                *tokens = (*tokens + 1.0).min(self.per_minute);
+            }
+        }
+    }
+
     fn take(&self, keys: &[&str], consume: bool) -> Result<(), u64> {
         let now = Instant::now();
         let rate = self.per_minute / 60.0;
@@ -99,6 +111,25 @@ mod tests {
         // Another key is unaffected; a shared exhausted key still blocks.
         assert!(limiter.check(&["ip:2"]).is_ok());
         assert!(limiter.check(&["ip:2", "user:a"]).is_err());
+    }
+
+    #[test]
+    fn a_refund_gives_back_what_check_took() {
+        let limiter = RateLimiter::new(2);
+        for _ in 0..5 {
+            assert!(limiter.check(&["k"]).is_ok());
+            limiter.refund(&["k"]);
+        }
+        assert!(limiter.check(&["k"]).is_ok());
+        assert!(limiter.check(&["k"]).is_ok());
+        assert!(limiter.check(&["k"]).is_err());
+        // Never past the full budget.
+        let fresh = RateLimiter::new(1);
+        assert!(fresh.check(&["k"]).is_ok());
+        fresh.refund(&["k"]);
+        fresh.refund(&["k"]);
+        assert!(fresh.check(&["k"]).is_ok());
+        assert!(fresh.check(&["k"]).is_err());
     }
 
     #[test]

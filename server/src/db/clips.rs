@@ -114,8 +114,13 @@ impl Database {
                 removed.push(row.get::<String, _>("id"));
             }
         }
-        for id in &removed {
-            sqlx::query("DELETE FROM clips WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        for chunk in removed.chunks(super::IN_LIST_MAX) {
+            let sql = format!("DELETE FROM clips WHERE id IN ({})", super::placeholders(1, chunk.len()));
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(removed)
@@ -189,17 +194,21 @@ impl Database {
 }
 
 impl Database {
-    /// Clips by id, whoever owns them (for share listings: one query).
+    /// Clips by id, whoever owns them (for share listings: one query per
+    /// [`super::IN_LIST_MAX`] distinct ids).
     pub async fn clips_by_ids(&self, ids: &[String]) -> Result<Vec<ClipRow>, sqlx::Error> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut clips = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(super::IN_LIST_MAX) {
+            let sql = clip_sql(&format!("c.id IN ({})", super::placeholders(1, chunk.len())));
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            clips.extend(query.fetch_all(&self.pool).await?.iter().map(clip_from_row));
         }
-        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-        let sql = clip_sql(&format!("c.id IN ({})", placeholders.join(", ")));
-        let mut query = sqlx::query(&sql);
-        for id in ids {
-            query = query.bind(id);
-        }
-        Ok(query.fetch_all(&self.pool).await?.iter().map(clip_from_row).collect())
+        Ok(clips)
     }
 }

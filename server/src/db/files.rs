@@ -1,8 +1,9 @@
 //! Files, blobs and their reference counts, eviction, expiry and usage.
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::Row;
 
+use super::removal::{remove_files, to_remove};
 use super::Database;
 
 /// A file as stored.
@@ -302,61 +303,26 @@ impl Database {
     }
 }
 
-/// `(file, hash)` pairs for [`remove_files`] from rows of `id, user_id, hash`.
-fn to_remove(rows: &[SqliteRow], reason: RemoveReason) -> Vec<(PurgedFile, String)> {
-    rows.iter()
-        .map(|r| {
-            let file =
-                PurgedFile { id: r.get("id"), user_id: r.get("user_id"), reason, clip_ids: Vec::new() };
-            (file, r.get("hash"))
-        })
-        .collect()
-}
-
-/// Deletes the listed files (noting the clips that go with them) and
-/// releases their blobs; returns dead blobs.
-async fn remove_files(
-    tx: &mut Transaction<'_, Sqlite>,
-    files: &mut [(PurgedFile, String)],
-) -> Result<Vec<String>, sqlx::Error> {
-    let mut dead = Vec::new();
-    for (file, hash) in files.iter_mut() {
-        file.clip_ids = sqlx::query_scalar("DELETE FROM clips WHERE file_id = $1 RETURNING id")
-            .bind(&file.id)
-            .fetch_all(&mut **tx)
-            .await?;
-        sqlx::query("DELETE FROM files WHERE id = $1").bind(&file.id).execute(&mut **tx).await?;
-        dead.extend(release_blob(tx, hash).await?);
-    }
-    Ok(dead)
-}
-
-/// Drops one reference to a blob; returns its hash if that was the last.
-/// The row stays (refcount 0) until the server unlinks the file and drops
-/// it with [`Database::drop_dead_blob`], so a crash in between, or a removal
-/// made by the admin command line, is finished by the next sweep.
-async fn release_blob(tx: &mut Transaction<'_, Sqlite>, hash: &str) -> Result<Option<String>, sqlx::Error> {
-    let left: Option<i64> =
-        sqlx::query_scalar("UPDATE blobs SET refcount = refcount - 1 WHERE hash = $1 RETURNING refcount")
-            .bind(hash)
-            .fetch_optional(&mut **tx)
-            .await?;
-    Ok(left.filter(|n| *n <= 0).map(|_| hash.to_string()))
-}
-
 impl Database {
-    /// Files by id, whoever owns them (for share listings: one query).
+    /// Files by id, whoever owns them (for share listings: one query per
+    /// [`super::IN_LIST_MAX`] distinct ids).
     pub async fn files_by_ids(&self, ids: &[String]) -> Result<Vec<FileRow>, sqlx::Error> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut files = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(super::IN_LIST_MAX) {
+            let sql = format!(
+                "SELECT {FILE_COLUMNS} FROM files WHERE id IN ({})",
+                super::placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            files.extend(query.fetch_all(&self.pool).await?.iter().map(file_from_row));
         }
-        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("SELECT {FILE_COLUMNS} FROM files WHERE id IN ({})", placeholders.join(", "));
-        let mut query = sqlx::query(&sql);
-        for id in ids {
-            query = query.bind(id);
-        }
-        Ok(query.fetch_all(&self.pool).await?.iter().map(file_from_row).collect())
+        Ok(files)
     }
 
     /// A file by id, whoever owns it (public share access).

@@ -6,6 +6,7 @@
 
 mod clips;
 mod files;
+mod removal;
 mod shares;
 mod stats;
 mod users;
@@ -70,6 +71,15 @@ impl Database {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Ids per `IN (…)` list: far below SQLite's 32,766 bound parameters (and
+/// PostgreSQL's 65,535) whatever else a statement binds.
+pub(crate) const IN_LIST_MAX: usize = 500;
+
+/// `$from, $from+1, …` for `n` values of an `IN (…)` list.
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Now, in Unix milliseconds.

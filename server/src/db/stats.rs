@@ -34,19 +34,23 @@ impl Database {
         Ok((row.get("users"), row.get("files"), row.get("blobs"), row.get("blob_bytes")))
     }
 
-    /// Usage of every user, or of one user when `user_id` is given.
+    /// Usage of every user, or of one user when `user_id` is given (two
+    /// queries: `$2 IS NULL OR u.id = $2` would scan every user each time).
     pub async fn usage(&self, user_id: Option<&str>, now: i64) -> Result<Vec<UsageRow>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT u.username, u.downloads, u.bytes_downloaded, COUNT(f.id) AS files, \
+        const SELECT: &str = "SELECT u.username, u.downloads, u.bytes_downloaded, COUNT(f.id) AS files, \
              COALESCE(SUM(f.size), 0) AS bytes_used, MIN(f.expires_at) AS next_expiry_at \
-             FROM users u LEFT JOIN files f ON f.user_id = u.id AND f.expires_at > $1 \
-             WHERE $2 IS NULL OR u.id = $2 \
-             GROUP BY u.id, u.username, u.downloads, u.bytes_downloaded ORDER BY u.username",
-        )
-        .bind(now)
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
+             FROM users u LEFT JOIN files f ON f.user_id = u.id AND f.expires_at > $1";
+        const GROUP: &str = "GROUP BY u.id, u.username, u.downloads, u.bytes_downloaded ORDER BY u.username";
+        let rows = match user_id {
+            Some(id) => {
+                sqlx::query(&format!("{SELECT} WHERE u.id = $2 {GROUP}"))
+                    .bind(now)
+                    .bind(id)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => sqlx::query(&format!("{SELECT} {GROUP}")).bind(now).fetch_all(&self.pool).await?,
+        };
         Ok(rows
             .iter()
             .map(|r| UsageRow {

@@ -38,7 +38,7 @@ pub fn router() -> Router<AppState> {
 /// Put content on the clipboard: the body is the content, `X-Data-Type`
 /// says `text` or `file`; a file's name comes in `X-Filename`
 /// (percent-encoded UTF-8) or `Content-Disposition`. POST works too.
-#[utoipa::path(put, path = "/api/v1/buffer", tag = "buffer", security(("bearer" = []), ("basic" = [])),
+#[utoipa::path(method(put, post), path = "/api/v1/buffer", tag = "buffer", security(("bearer" = []), ("basic" = [])),
     params(("X-Data-Type" = String, Header, description = "`text` or `file`"),
         ("X-Filename" = Option<String>, Header, description = "a file clip's name, percent-encoded UTF-8")),
     request_body(content_type = "application/octet-stream", description = "the clip's content"),

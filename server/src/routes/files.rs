@@ -72,8 +72,10 @@ pub async fn upload_multipart(
 
 /// Upload the raw request body as a file named by the last path segment
 /// (so `curl -T photo.jpg …/api/v1/files/` works).
-#[utoipa::path(put, path = "/api/v1/files/{name}", tag = "files", security(("bearer" = []), ("basic" = [])),
-    params(("name" = String, Path, description = "the file's name (percent-encoded UTF-8)")),
+// OpenAPI allows one parameter name per path, as axum does: `{id}`, which an
+// upload takes as the new file's name.
+#[utoipa::path(put, path = "/api/v1/files/{id}", tag = "files", security(("bearer" = []), ("basic" = [])),
+    params(("id" = String, Path, description = "for an upload: the new file's name (percent-encoded UTF-8)")),
     request_body(content_type = "application/octet-stream", description = "the file's bytes"),
     responses((status = 201, body = FileInfo), (status = 413, body = ErrorBody),
         (status = 507, description = "quota exceeded", body = ErrorBody)))]

@@ -152,7 +152,8 @@ async fn reveal(state: &AppState, resolved: &Resolved, password: Option<String>)
         Ok(response) => response,
         Err(e) => return failure(token, e),
     };
-    let bytes = match axum::body::to_bytes(response.into_body(), usize::MAX).await {
+    // A text clip is at most MAX_TEXT_BYTES: anything longer is not one.
+    let bytes = match axum::body::to_bytes(response.into_body(), crate::buffer::MAX_TEXT_BYTES).await {
         Ok(bytes) => bytes,
         Err(e) => return failure(token, ApiError::Internal(format!("reading a shared text: {e}"))),
     };

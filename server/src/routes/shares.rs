@@ -98,7 +98,13 @@ pub async fn raw_with_form(
     headers: HeaderMap,
     form: Result<Form<PasswordForm>, axum::extract::rejection::FormRejection>,
 ) -> ApiResult<Response> {
-    let Form(form) = form.map_err(|e| ApiError::bad_request("invalid_form", e.body_text()))?;
+    let Form(form) = form.map_err(|e| match e {
+        axum::extract::rejection::FormRejection::InvalidFormContentType(_) => ApiError::UnsupportedMediaType(
+            "send the password as application/x-www-form-urlencoded, or in the X-Share-Password header"
+                .into(),
+        ),
+        e => ApiError::bad_request("invalid_form", e.body_text()),
+    })?;
     serve_raw(&state, &token, Some(&form.password), ip, &headers, false).await
 }
 
