@@ -65,11 +65,33 @@ fn safe_name(name: &str) -> String {
 }
 
 /// Saves a file clip's file into `dir`, never overwriting: returns its path.
+/// It downloads under a hidden name first, then links it in under a free
+/// name; a link, unlike a rename, fails if that name was taken meanwhile.
 pub async fn save_to_inbox(client: &Client, dir: &Path, file: &FileInfo) -> Result<PathBuf> {
     tokio::fs::create_dir_all(dir).await.map_err(|e| ClientError::io(dir, e))?;
-    let dest = unique_path(dir, &file.name);
-    client.download_file(&file.id, &dest, no_progress()).await?;
-    Ok(dest)
+    let id: String = file.id.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let staging = dir.join(format!(".incoming-{id}"));
+    client.download_file(&file.id, &staging, no_progress()).await?;
+    place_without_overwrite(&staging, dir, &file.name)
+}
+
+/// Moves `staging` to a free name for `name` in `dir`.
+fn place_without_overwrite(staging: &Path, dir: &Path, name: &str) -> Result<PathBuf> {
+    loop {
+        let dest = unique_path(dir, name);
+        match std::fs::hard_link(staging, &dest) {
+            Ok(()) => {
+                let _ = std::fs::remove_file(staging);
+                return Ok(dest);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            // No hard links on this file system: rename (racy, but checked just now).
+            Err(_) => {
+                std::fs::rename(staging, &dest).map_err(|e| ClientError::io(&dest, e))?;
+                return Ok(dest);
+            }
+        }
+    }
 }
 
 /// Files that are not (yet) for sending.
@@ -215,8 +237,16 @@ async fn already_sent(client: &Client, path: &Path) -> Result<bool> {
     if ours.is_empty() {
         return Ok(false);
     }
-    let bytes = tokio::fs::read(path).await.map_err(|e| ClientError::io(path, e))?;
-    let hash = blake3::hash(&bytes).to_hex();
+    // Hashed as it is read: outbox files can be as large as uploads are.
+    let file = path.to_path_buf();
+    let hash = tokio::task::spawn_blocking(move || {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update_reader(std::fs::File::open(&file)?)?;
+        Ok::<_, std::io::Error>(hasher.finalize().to_hex())
+    })
+    .await
+    .map_err(|e| ClientError::Invalid(format!("hashing {}: {e}", path.display())))?
+    .map_err(|e| ClientError::io(path, e))?;
     Ok(ours.iter().any(|f| f.hash == hash.as_str()))
 }
 
@@ -236,5 +266,18 @@ mod tests {
         assert_eq!(unique_path(dir.path(), ".."), dir.path().join("file"));
         assert!(ignored(Path::new("/o/.hidden")) && ignored(Path::new("/o/f.part")));
         assert!(!ignored(Path::new("/o/photo.jpg")));
+    }
+
+    #[test]
+    fn a_received_file_never_replaces_one_that_appeared_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = dir.path().join(".incoming-1");
+        std::fs::write(&staging, b"new").unwrap();
+        std::fs::write(dir.path().join("a.txt"), b"mine").unwrap();
+        let placed = place_without_overwrite(&staging, dir.path(), "a.txt").unwrap();
+        assert_eq!(placed, dir.path().join("a (1).txt"));
+        assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"mine");
+        assert_eq!(std::fs::read(&placed).unwrap(), b"new");
+        assert!(!staging.exists());
     }
 }

@@ -2,8 +2,8 @@
 //! tauri-driver/WebKitWebDriver over W3C WebDriver, against a real server
 //! on a random port.
 //!
-//! One scenario, in order: sign in; a clip sent from another device (the
-//! client crate, as the CLI does) appears in the history and on the X
+//! One scenario, in order: sign in; a clip sent from another device with
+//! the `cloudbuffer` CLI appears in the history and on the X
 //! clipboard of the app's display; a file picked in the UI uploads and its
 //! share dialog's QR code decodes to its link; the app restarted in a dark
 //! theme is still signed in; sign out. Screenshots of every view, light and
@@ -16,7 +16,7 @@
 mod desktop_support;
 
 use cloudbuffer_client::Client;
-use cloudbuffer_tests::TestServer;
+use cloudbuffer_tests::{cloudbuffer_bin, TestServer};
 use desktop_support::{
     app_env, decode_qr, driver, eventually, save_screenshot, tools, xclip_paste, xvfb, Session,
 };
@@ -77,12 +77,25 @@ async fn the_desktop_app_end_to_end() {
     let who = app.js("return document.querySelector('#who-server').textContent", vec![]).await;
     assert_eq!(who, server.url.as_str(), "the header shows the server");
 
-    // A clip from another device: in the history and on this display's X clipboard.
+    // A clip sent with the CLI from another device: in the history and on
+    // this display's X clipboard.
     let phone = Client::new(&server.url).unwrap();
     phone.login("alice", &password, "phone").await.unwrap();
-    phone.copy_text("an older clip").await.unwrap();
+    let cli_home = tempfile::tempdir().expect("cli config");
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(cloudbuffer_bin())
+            .args(args)
+            .env("CLOUDBUFFER_CONFIG_DIR", cli_home.path())
+            .env("CLOUDBUFFER_PASSWORD", &password)
+            .env_remove("DISPLAY")
+            .output()
+            .expect("cloudbuffer runs");
+        assert!(out.status.success(), "cloudbuffer {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    cli(&["login", "--server", &server.url, "--username", "alice"]);
+    cli(&["copy", "an older clip"]);
     let text = "hello from the phone ✓";
-    phone.copy_text(text).await.unwrap();
+    cli(&["copy", text]);
     app.wait(
         "the clip shows as current",
         10,
@@ -180,9 +193,17 @@ async fn the_desktop_app_end_to_end() {
     app.wait("the history loads", 10, "document.querySelector('#current-body')").await;
     shoot(&app, &display, "clipboard", "clipboard-dark").await;
     shoot(&app, &display, "files", "files-dark").await;
+    // A link for ten minutes with a password: Enter in the password field creates it.
     app.click(".file[data-name=\"report.txt\"] .share").await;
-    app.click("#share-create").await;
+    app.js("const s = document.querySelector('#share-expiry'); s.value = '600'; s.dispatchEvent(new Event('change'))", vec![])
+        .await;
+    app.type_into("#share-password", "for bob\u{E007}").await;
     app.wait("the link shows", 10, "!document.querySelector('#share-result').hidden").await;
+    let made =
+        phone.shares().await.unwrap().into_iter().find(|s| s.password_protected).expect("a password share");
+    let left = (made.expires_at - time::OffsetDateTime::now_utc()).whole_seconds();
+    assert!((540..=600).contains(&left), "expires in ten minutes, not {left} s");
+    assert_eq!(made.max_downloads, None);
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     save_screenshot("share-dark", &app.screenshot(&display).await);
     app.click("#share-result button[value=done]").await;

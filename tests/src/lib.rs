@@ -3,6 +3,8 @@
 //! address (to test reconnection), plus helpers to create accounts.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 pub use cloudbuffer_server::config::Settings;
 use cloudbuffer_server::{launch_with_tcp_listener, AppState};
@@ -96,4 +98,36 @@ impl TestServer {
         assert_eq!(response.status(), 201, "register {username}");
         password
     }
+}
+
+/// The `cloudbuffer` binary of the client package, built once per test
+/// process into the target dir and profile the calling test runs from (a
+/// binary of another package gets no `CARGO_BIN_EXE_*`, and `cargo test`
+/// does not build it on its own).
+pub fn cloudbuffer_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        // The test executable is <target>/<profile dir>/deps/NAME-HASH.
+        let exe = std::env::current_exe().expect("test executable path");
+        let profile_dir = exe.parent().and_then(Path::parent).expect("<target>/<profile>").to_path_buf();
+        let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
+        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => "dev".to_string(),
+            Some(name) => name.to_string(),
+        };
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+        let status = std::process::Command::new(cargo)
+            .current_dir(workspace)
+            .args(["build", "--quiet", "-p", "cloudbuffer-client", "--bin", "cloudbuffer", "--profile"])
+            .arg(&profile)
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the cloudbuffer binary failed");
+        let bin = profile_dir.join(format!("cloudbuffer{}", std::env::consts::EXE_SUFFIX));
+        assert!(bin.exists(), "{} was not built", bin.display());
+        bin
+    })
 }

@@ -392,7 +392,7 @@ async fn open_sockets<'a>(
             async move {
                 let result = open_socket(server, token, auth).await;
                 let n = opened.fetch_add(1, Ordering::Relaxed) + 1;
-                if n % 1000 == 0 && n < count {
+                if n.is_multiple_of(1000) && n < count {
                     log(&format!("{n} of {count} connections attempted"));
                 }
                 (i, result)

@@ -8,43 +8,12 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use assert_cmd::Command;
 use cloudbuffer_tests::TestServer;
 
-/// The `cloudbuffer` binary of the client package, built once per test
-/// process into the target dir and profile these tests run from (a
-/// binary of another package gets no `CARGO_BIN_EXE_*`, and `cargo test`
-/// does not build it on its own).
-pub fn cloudbuffer_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        // The test executable is <target>/<profile dir>/deps/cli-HASH.
-        let exe = std::env::current_exe().expect("test executable path");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("<target>/<profile>").to_path_buf();
-        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").to_path_buf();
-        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => "dev".to_string(),
-            Some(name) => name.to_string(),
-        };
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
-        let status = std::process::Command::new(cargo)
-            .current_dir(workspace)
-            .args(["build", "--quiet", "-p", "cloudbuffer-client", "--bin", "cloudbuffer", "--profile"])
-            .arg(&profile)
-            .arg("--target-dir")
-            .arg(&target_dir)
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the cloudbuffer binary failed");
-        let bin = profile_dir.join(format!("cloudbuffer{}", std::env::consts::EXE_SUFFIX));
-        assert!(bin.exists(), "{} was not built", bin.display());
-        bin
-    })
-}
+pub use cloudbuffer_tests::cloudbuffer_bin;
 
 /// One person at a terminal: a config folder (their session), a working
 /// folder, and the server they use.
