@@ -89,13 +89,13 @@ done
 grep -q 'no clipboard' "$DIR/sync.out" && die "cloudbuffer sync found no X clipboard: $(cat "$DIR/sync.out")"
 sleep 1 # let start-up (catch-up from the history) finish before measuring
 
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # utime + stime of PID, in clock ticks
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; } # utime + stime of PID, in clock ticks
 HZ=$(getconf CLK_TCK)
 log "idle: cloudbuffer sync for ${IDLE_SECONDS} s"
 t0=$(now_ns) c0=$(ticks "$SYNC_PID")
 sleep "$IDLE_SECONDS"
-t1=$(now_ns) c1=$(ticks "$SYNC_PID")
 kill -0 "$SYNC_PID" 2>/dev/null || die "cloudbuffer sync died while idle: $(cat "$DIR/sync.out")"
+t1=$(now_ns) c1=$(ticks "$SYNC_PID")
 SYNC_RSS=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$SYNC_PID/status")
 SYNC_THREADS=$(awk '$1 == "Threads:" { print $2 }' "/proc/$SYNC_PID/status")
 stop "$SYNC_PID"

@@ -16,6 +16,8 @@ use crate::session::{Session, SessionStore};
 
 /// Refresh the access token this long before it expires.
 const REFRESH_MARGIN_SECS: i64 = 30;
+/// The longest a token refresh may take (it holds the session file's lock).
+const REFRESH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// A connection to one Cloud Buffer server, signed in or not.
 #[derive(Clone, Debug)]
@@ -24,6 +26,9 @@ pub struct Client {
     server: String,
     session: Arc<Mutex<Option<Session>>>,
     store: Option<SessionStore>,
+    /// The refresh token this client last read from or wrote to the store:
+    /// a different one there means another process refreshed since.
+    file_token: Arc<std::sync::Mutex<Option<String>>>,
     limits: Arc<Mutex<Option<Limits>>>,
 }
 
@@ -56,6 +61,7 @@ impl Client {
             server: normalize_server(server)?,
             session: Arc::new(Mutex::new(None)),
             store: None,
+            file_token: Arc::new(std::sync::Mutex::new(None)),
             limits: Arc::new(Mutex::new(None)),
         })
     }
@@ -65,6 +71,7 @@ impl Client {
     pub fn from_store(store: SessionStore, server: Option<&str>) -> Result<Client> {
         let session = store.load()?.ok_or(ClientError::NotLoggedIn)?;
         let mut client = Client::new(server.unwrap_or(&session.server))?;
+        client.set_file_token(Some(session.refresh_token.clone()));
         client.session = Arc::new(Mutex::new(Some(session)));
         client.store = Some(store);
         Ok(client)
@@ -129,18 +136,32 @@ impl Client {
 
     async fn keep(&self, session: Session) -> Result<()> {
         if let Some(store) = &self.store {
+            let _lock = store.lock().await?;
             store.save(&session)?;
+            self.set_file_token(Some(session.refresh_token.clone()));
         }
         *self.session.lock().await = Some(session);
         Ok(())
     }
 
+    fn set_file_token(&self, token: Option<String>) {
+        *self.file_token.lock().unwrap_or_else(|e| e.into_inner()) = token;
+    }
+
+    fn file_token(&self) -> Option<String> {
+        self.file_token.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// Signs this device out on the server and forgets the session.
     pub async fn logout(&self) -> Result<()> {
         let result = self.send_empty(Method::POST, "/api/v1/auth/logout").await;
-        *self.session.lock().await = None;
+        let ours = self.session.lock().await.take().map(|s| s.device_id);
         if let Some(store) = &self.store {
-            store.clear()?;
+            let _lock = store.lock().await?;
+            // Only this device's session: someone may have signed in as another.
+            if store.load().ok().flatten().is_none_or(|saved| Some(saved.device_id) == ours) {
+                store.clear()?;
+            }
         }
         match result {
             Err(ClientError::SessionExpired) | Ok(()) => Ok(()),
@@ -170,8 +191,9 @@ impl Client {
 
     async fn refresh_locked(&self, session: &mut Session) -> Result<String> {
         // Other processes of this device (another `cloudbuffer` command, the
-        // desktop app) share the saved session: under its lock, a refresh token
-        // newer than ours on disk means one of them rotated it, and ours is spent.
+        // desktop app) share the saved session. Every change to the file is
+        // made under its lock; a refresh token there other than the one this
+        // client last saw means one of them rotated it, and ours is spent.
         let _lock = match &self.store {
             Some(store) => Some(store.lock().await?),
             None => None,
@@ -181,17 +203,22 @@ impl Client {
             None => None,
         };
         if let Some(saved) = &saved {
-            if saved.refresh_token != session.refresh_token {
+            if saved.refresh_token != session.refresh_token
+                && Some(&saved.refresh_token) != self.file_token().as_ref()
+            {
                 session.access_token.clone_from(&saved.access_token);
                 session.refresh_token.clone_from(&saved.refresh_token);
                 session.access_expires_at = saved.access_expires_at;
+                self.set_file_token(Some(saved.refresh_token.clone()));
                 if session.access_expires_at - REFRESH_MARGIN_SECS > now_secs() {
                     return Ok(session.access_token.clone());
                 }
             }
         }
         let body = RefreshRequest { refresh_token: session.refresh_token.clone() };
-        let response = self.transport(self.http.post(self.url("/api/v1/auth/refresh")).json(&body)).await?;
+        // Bounded: other processes wait for the lock held meanwhile.
+        let request = self.http.post(self.url("/api/v1/auth/refresh")).json(&body).timeout(REFRESH_TIMEOUT);
+        let response = self.transport(request).await?;
         // The store is this device's to change only while it holds this
         // device's session (someone may have signed in as another since).
         let ours = self.store.as_ref().filter(|_| saved.is_some());
@@ -207,6 +234,7 @@ impl Client {
         session.access_expires_at = now_secs() + tokens.expires_in as i64;
         if let Some(store) = ours {
             store.save(session)?;
+            self.set_file_token(Some(session.refresh_token.clone()));
         }
         Ok(session.access_token.clone())
     }

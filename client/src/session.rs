@@ -29,6 +29,9 @@ pub struct Session {
     pub access_expires_at: i64,
 }
 
+/// How long [`SessionStore::lock`] waits for another process.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Where sessions are saved.
 #[derive(Debug, Clone)]
 pub struct SessionStore {
@@ -60,20 +63,34 @@ impl SessionStore {
         self.dir.join("session.json")
     }
 
-    /// Waits for the exclusive lock that processes sharing this store take
-    /// around a token refresh; released when the returned file is dropped.
+    /// Waits (up to [`LOCK_WAIT`]) for the exclusive lock that processes
+    /// sharing this store take around every change to it; released when the
+    /// returned file is dropped.
     pub async fn lock(&self) -> Result<std::fs::File> {
-        let dir = self.dir.clone();
-        let path = dir.join("session.lock");
-        let locked = tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&dir)?;
-            let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
-            file.lock()?;
-            Ok::<_, std::io::Error>(file)
-        })
-        .await
-        .map_err(|e| ClientError::Invalid(format!("locking the session: {e}")))?;
-        locked.map_err(|e| ClientError::io(self.dir.join("session.lock"), e))
+        std::fs::create_dir_all(&self.dir).map_err(|e| ClientError::io(&self.dir, e))?;
+        let path = self.dir.join("session.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| ClientError::io(&path, e))?;
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(ClientError::Invalid(format!(
+                        "{} is held by another Cloud Buffer process (a stopped `cloudbuffer sync`?)",
+                        path.display()
+                    )))
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(ClientError::io(&path, e)),
+            }
+        }
     }
 
     /// The saved session, if any.

@@ -12,8 +12,9 @@
 //! and BLAKE3 hash. Hidden files and `*.part`/`*.tmp`/`*.crdownload`/`*~`
 //! are ignored (downloads in progress).
 //!
-//! Inbox: `save_to_inbox` downloads to `<name>.part` and renames it to
-//! `<name>`, or `<name> (1).<ext>`, `<name> (2).<ext>`… when taken.
+//! Inbox: `save_to_inbox` downloads under a hidden name, then links it in
+//! as `<name>`, or `<name> (1).<ext>`, `<name> (2).<ext>`… when taken (a
+//! link fails rather than replace a file that appeared meanwhile).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -79,18 +80,23 @@ pub async fn save_to_inbox(client: &Client, dir: &Path, file: &FileInfo) -> Resu
 fn place_without_overwrite(staging: &Path, dir: &Path, name: &str) -> Result<PathBuf> {
     loop {
         let dest = unique_path(dir, name);
-        match std::fs::hard_link(staging, &dest) {
-            Ok(()) => {
-                let _ = std::fs::remove_file(staging);
-                return Ok(dest);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            // No hard links on this file system: rename (racy, but checked just now).
-            Err(_) => {
-                std::fs::rename(staging, &dest).map_err(|e| ClientError::io(&dest, e))?;
-                return Ok(dest);
-            }
+        if move_if_free(staging, &dest).map_err(|e| ClientError::io(&dest, e))? {
+            return Ok(dest);
         }
+    }
+}
+
+/// Moves `from` to `to` unless `to` exists (then false, both untouched).
+fn move_if_free(from: &Path, to: &Path) -> std::io::Result<bool> {
+    match std::fs::hard_link(from, to) {
+        Ok(()) => {
+            let _ = std::fs::remove_file(from);
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        // No hard links on this file system: rename (racy, but checked just now).
+        Err(_) if !to.exists() => std::fs::rename(from, to).map(|()| true),
+        Err(_) => Ok(false),
     }
 }
 
@@ -273,10 +279,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let staging = dir.path().join(".incoming-1");
         std::fs::write(&staging, b"new").unwrap();
-        std::fs::write(dir.path().join("a.txt"), b"mine").unwrap();
+        // The name was free when chosen, then someone saved a file there.
+        let chosen = unique_path(dir.path(), "a.txt");
+        std::fs::write(&chosen, b"mine").unwrap();
+        assert!(!move_if_free(&staging, &chosen).unwrap());
+        assert_eq!(std::fs::read(&chosen).unwrap(), b"mine");
+        assert!(staging.exists());
         let placed = place_without_overwrite(&staging, dir.path(), "a.txt").unwrap();
         assert_eq!(placed, dir.path().join("a (1).txt"));
-        assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"mine");
+        assert_eq!(std::fs::read(&chosen).unwrap(), b"mine");
         assert_eq!(std::fs::read(&placed).unwrap(), b"new");
         assert!(!staging.exists());
     }

@@ -215,17 +215,36 @@ pub async fn check_password(
     };
     let key = format!("share:{}:{ip}", resolved.row.token);
     let link_key = format!("share:{}", resolved.row.token);
-    state.share_limiter.check(&[&key]).map_err(ApiError::TooManyRequests)?;
-    if let Err(wait) = state.share_link_limiter.check(&[&link_key]) {
+    state.share_limiter.try_take(&[&key]).map_err(ApiError::TooManyRequests)?;
+    if let Err(wait) = state.share_link_limiter.try_take(&[&link_key]) {
         state.share_limiter.refund(&[&key]);
         return Err(ApiError::TooManyRequests(wait));
     }
+    // Given back unless the password is wrong, also if this request is
+    // dropped while it waits for the check.
+    let mut charge = Charge { state, key: &key, link_key: &link_key, keep: false };
     if verify_password(given.to_string(), hash.clone()).await {
-        state.share_limiter.refund(&[&key]);
-        state.share_link_limiter.refund(&[&link_key]);
         Ok(())
     } else {
+        charge.keep = true;
         Err(ApiError::unauthorized("wrong_password", "wrong password"))
+    }
+}
+
+/// One password attempt's charge against both share budgets.
+struct Charge<'a> {
+    state: &'a AppState,
+    key: &'a str,
+    link_key: &'a str,
+    keep: bool,
+}
+
+impl Drop for Charge<'_> {
+    fn drop(&mut self) {
+        if !self.keep {
+            self.state.share_limiter.refund(&[self.key]);
+            self.state.share_link_limiter.refund(&[self.link_key]);
+        }
     }
 }
 

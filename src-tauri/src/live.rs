@@ -87,8 +87,9 @@ async fn connect(client: &Client) -> Result<Socket, ClientError> {
     }
 }
 
-/// The server sends a file clip's `file.created` and `clip.created` back to
-/// back: a new file is announced only when no clip of it follows this soon.
+/// The server sends a file clip's `file.created`, then the deletions the
+/// upload caused (evictions, purges), then its `clip.created`: a new file is
+/// announced only when no clip of it follows this soon.
 const FILE_CLIP_WAIT: Duration = Duration::from_millis(300);
 
 /// Reads events until the connection ends (`Some(why)`) or `cancel` (`None`).
@@ -113,8 +114,14 @@ async fn listen(
                     continue;
                 }
                 Err(_) => return Some("The server stopped answering.".into()),
-                Ok(None) => return Some("The server closed the connection.".into()),
-                Ok(Some(Err(e))) => return Some(format!("The connection broke ({e}).")),
+                Ok(None) => {
+                    announce_file(app, pending.take());
+                    return Some("The server closed the connection.".into());
+                }
+                Ok(Some(Err(e))) => {
+                    announce_file(app, pending.take());
+                    return Some(format!("The connection broke ({e})."));
+                }
                 Ok(Some(Ok(message))) => message,
             },
         };
@@ -122,10 +129,13 @@ async fn listen(
         let Ok(event) = serde_json::from_str::<Event>(&text) else { continue };
         let clip_of_pending = matches!((&event, &pending),
             (Event::ClipCreated { clip }, Some(file)) if clip.file.as_ref().is_some_and(|f| f.id == file.id));
-        if !clip_of_pending {
+        let between =
+            matches!(event, Event::ClipDeleted { .. } | Event::FileDeleted { .. } | Event::Stats { .. });
+        if clip_of_pending {
+            pending = None;
+        } else if !between {
             announce_file(app, pending.take());
         }
-        pending = None;
         match &event {
             Event::FileCreated { file } => pending = Some(file.clone()),
             Event::ClipCreated { clip } if clip.origin_device_id.as_deref() != Some(device_id) => {

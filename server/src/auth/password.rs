@@ -1,30 +1,33 @@
 //! Password hashing (argon2id) and the rules for names and passwords.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use argon2::Argon2;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::ApiError;
 
 /// Each argon2id hash holds 19 MiB while it runs. Without a bound, a burst of
 /// sign-ins (or of share passwords) would run one per blocking thread, up to
 /// 512 at once: gigabytes of memory for no more throughput than one hash per
-/// core gives. Waiting callers queue here instead.
-static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
+/// core gives. Waiting callers queue here instead. The permit goes into the
+/// blocking task, so a request abandoned mid-hash still holds its slot until
+/// the hash is done.
+static HASHING: LazyLock<Arc<Semaphore>> = LazyLock::new(|| {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    Semaphore::new(cores.clamp(1, 8))
+    Arc::new(Semaphore::new(cores.clamp(1, 8)))
 });
 
-async fn hashing_slot() -> Result<SemaphorePermit<'static>, ApiError> {
-    HASHING.acquire().await.map_err(|e| ApiError::Internal(e.to_string()))
+async fn hashing_slot() -> Result<OwnedSemaphorePermit, ApiError> {
+    HASHING.clone().acquire_owned().await.map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// Hashes a password with argon2id on a blocking thread (it takes tens of ms).
 pub async fn hash_password(password: String) -> Result<String, ApiError> {
-    let _slot = hashing_slot().await?;
+    let slot = hashing_slot().await?;
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let salt = SaltString::encode_b64(&crate::ids::random_bytes(16))
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         Argon2::default()
@@ -38,8 +41,9 @@ pub async fn hash_password(password: String) -> Result<String, ApiError> {
 
 /// Checks a password against a stored hash on a blocking thread.
 pub async fn verify_password(password: String, hash: String) -> bool {
-    let Ok(_slot) = hashing_slot().await else { return false };
+    let Ok(slot) = hashing_slot().await else { return false };
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         PasswordHash::new(&hash)
             .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
             .unwrap_or(false)

@@ -23,18 +23,25 @@ impl RateLimiter {
     /// Takes one attempt from every key's bucket, or none if any is empty;
     /// then returns the seconds to wait.
     pub fn check(&self, keys: &[&str]) -> Result<(), u64> {
-        self.take(keys, true)
+        self.take(keys, true, true)
+    }
+
+    /// Like [`RateLimiter::check`], but a refused attempt costs nothing: for
+    /// buckets many people share (one share link's), so that cheap refused
+    /// requests cannot keep them empty for everyone.
+    pub fn try_take(&self, keys: &[&str]) -> Result<(), u64> {
+        self.take(keys, true, false)
     }
 
     /// Whether an attempt would be allowed, without taking it: for limits
     /// that only charge failures (see [`RateLimiter::charge`]).
     pub fn peek(&self, keys: &[&str]) -> Result<(), u64> {
-        self.take(keys, false)
+        self.take(keys, false, false)
     }
 
     /// Takes one attempt from every key's bucket, even past empty.
     pub fn charge(&self, keys: &[&str]) {
-        let _ = self.take(keys, true);
+        let _ = self.take(keys, true, true);
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         for key in keys {
             if let Some((tokens, _)) = buckets.get_mut(*key) {
@@ -55,7 +62,7 @@ impl RateLimiter {
         }
     }
 
-    fn take(&self, keys: &[&str], consume: bool) -> Result<(), u64> {
+    fn take(&self, keys: &[&str], consume: bool, penalize: bool) -> Result<(), u64> {
         let now = Instant::now();
         let rate = self.per_minute / 60.0;
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
@@ -73,7 +80,7 @@ impl RateLimiter {
             }
         }
         if wait > 0.0 {
-            if consume {
+            if penalize {
                 // A failure past the limit still counts, so hammering does
                 // not refill the budget sooner.
                 for key in keys {
@@ -111,6 +118,17 @@ mod tests {
         // Another key is unaffected; a shared exhausted key still blocks.
         assert!(limiter.check(&["ip:2"]).is_ok());
         assert!(limiter.check(&["ip:2", "user:a"]).is_err());
+    }
+
+    #[test]
+    fn refused_try_takes_cost_nothing() {
+        let limiter = RateLimiter::new(1);
+        assert!(limiter.try_take(&["k"]).is_ok());
+        for _ in 0..10 {
+            assert!(limiter.try_take(&["k"]).is_err());
+        }
+        limiter.refund(&["k"]);
+        assert!(limiter.try_take(&["k"]).is_ok(), "the refused ones did not drain the bucket");
     }
 
     #[test]
