@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 scripts/system-deps.sh \
     libwebkit2gtk-4.1-dev libayatana-appindicator3-dev libdbus-1-dev \
-    xvfb xauth xclip imagemagick webkit2gtk-driver >&2
+    xvfb xauth xclip imagemagick webkit2gtk-driver dbus-daemon >&2
 
 tools="${CLOUDBUFFER_TOOLS:-$HOME/.cache/cloudbuffer/tools}"
 if [ ! -x "$tools/bin/tauri-driver" ]; then

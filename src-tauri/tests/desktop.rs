@@ -3,14 +3,16 @@
 //! on a random port.
 //!
 //! One scenario, in order: sign in; a clip sent from another device with
-//! the `cloudbuffer` CLI appears in the history and on the X
-//! clipboard of the app's display; a file picked in the UI uploads and its
-//! share dialog's QR code decodes to its link; the app restarted in a dark
-//! theme is still signed in; sign out. Screenshots of every view, light and
+//! the `cloudbuffer` CLI appears in the history, on the X clipboard of the
+//! app's display and as a desktop notification (a notification server on a
+//! private D-Bus session bus records them); a file picked in the UI uploads
+//! and its share dialog's QR code decodes to its link; with notifications
+//! turned off nothing is announced; the app restarted in a dark theme is
+//! still signed in; a password link made with Enter; sign out. Screenshots of every view, light and
 //! dark, are saved on the way (`CLOUDBUFFER_SCREENSHOTS`, else the target's
 //! tmp dir).
 //!
-//! Needs `xvfb xclip imagemagick webkit2gtk-driver` and `tauri-driver` (scripts/test.sh
+//! Needs `xvfb xclip imagemagick webkit2gtk-driver dbus-daemon` and `tauri-driver` (scripts/test.sh
 //! installs them); missing tools skip the test, except under `CI`.
 
 mod desktop_support;
@@ -18,7 +20,7 @@ mod desktop_support;
 use cloudbuffer_client::Client;
 use cloudbuffer_tests::{cloudbuffer_bin, TestServer};
 use desktop_support::{
-    app_env, decode_qr, driver, eventually, save_screenshot, tools, xclip_paste, xvfb, Session,
+    app_env, decode_qr, driver, eventually, save_screenshot, tools, xclip_paste, xvfb, Notifications, Session,
 };
 
 const APP: &str = env!("CARGO_BIN_EXE_cloudbuffer-desktop");
@@ -48,7 +50,9 @@ async fn the_desktop_app_end_to_end() {
     let report = files.path().join("report.txt");
     std::fs::write(&report, "quarterly numbers\n".repeat(2000)).unwrap();
 
+    let notifications = Notifications::start();
     let mut env = app_env(&display, home.path());
+    env.push(("DBUS_SESSION_BUS_ADDRESS".into(), notifications.address.clone()));
     env.push(("GTK_THEME".into(), "Adwaita".into()));
     env.push(("CLOUDBUFFER_DESKTOP_PICK".into(), report.to_string_lossy().into_owned()));
     let saved = tempfile::tempdir().expect("downloads");
@@ -110,6 +114,10 @@ async fn the_desktop_app_end_to_end() {
     .await;
     eventually("the clip is on the X clipboard", 10, || async {
         xclip_paste(&display).as_deref() == Some(text)
+    })
+    .await;
+    eventually("a notification tells of the new clip", 10, || async {
+        notifications.shown().contains(&("New clip".to_string(), text.to_string()))
     })
     .await;
     shoot(&app, &display, "clipboard", "clipboard-light").await;
@@ -179,6 +187,22 @@ async fn the_desktop_app_end_to_end() {
     )
     .await;
     shoot(&app, &display, "settings", "settings-light").await;
+    // Its own upload was not announced; with notifications off, nothing is.
+    let shown = notifications.shown();
+    assert!(shown.iter().all(|(_, body)| body != "report.txt"), "own upload announced: {shown:?}");
+    // (The checkbox is drawn as a switch over it: click the switch's label.)
+    app.click("label:has(#set-notify)").await;
+    app.wait("notifications are off", 5, "!document.querySelector('#set-notify').checked").await;
+    cli(&["copy", "quiet please"]);
+    app.wait(
+        "the quiet clip shows",
+        10,
+        "document.querySelector('#current-body')?.textContent === 'quiet please'",
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let shown = notifications.shown();
+    assert!(shown.iter().all(|(_, body)| body != "quiet please"), "announced while off: {shown:?}");
     app.end().await;
     drop(driver_light);
 

@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod notifications;
 pub mod webdriver;
 
 use std::io::{BufRead, BufReader};
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub use notifications::Notifications;
 pub use webdriver::Session;
 
 /// A child process killed (and reaped) on drop.
@@ -55,12 +57,13 @@ pub struct Tools {
     pub webkit_driver: PathBuf,
 }
 
-/// Finds Xvfb, xclip, tauri-driver and WebKitWebDriver.
+/// Finds Xvfb, xclip, ImageMagick, WebKitWebDriver, dbus-daemon and tauri-driver.
 pub fn tools() -> Option<Tools> {
     let hints = [
         ("Xvfb", "apt-get install xvfb"),
         ("xclip", "apt-get install xclip"),
         ("import", "apt-get install imagemagick"),
+        ("dbus-daemon", "apt-get install dbus-daemon"),
         ("WebKitWebDriver", "apt-get install webkit2gtk-driver"),
         ("tauri-driver", "cargo install tauri-driver --locked (scripts/test.sh does)"),
     ];
@@ -78,7 +81,9 @@ pub fn tools() -> Option<Tools> {
             }
         }
     }
-    Some(Tools { tauri_driver: found[4].clone(), webkit_driver: found[3].clone() })
+    // The last two, by name.
+    let webkit_driver = found[found.len() - 2].clone();
+    Some(Tools { tauri_driver: found[found.len() - 1].clone(), webkit_driver })
 }
 
 /// Starts Xvfb on a free display; returns it and `:N`.
