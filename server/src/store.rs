@@ -14,7 +14,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::sync::{mpsc, Mutex, MutexGuard};
 
 /// How many slices may wait for the writer: with [`SLICE`], bounds the
-/// memory of one upload to about 1.25 MiB.
+/// memory of one upload to about 1.5 MiB (queued, being written, gathering).
 const QUEUE_CHUNKS: usize = 4;
 /// Request bodies arrive in chunks of a few KiB; they are gathered into
 /// slices this large before they cross to the writer thread, which hashes
