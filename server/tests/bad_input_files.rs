@@ -227,6 +227,45 @@ async fn a_body_cut_off_mid_upload_leaves_nothing() {
     assert_eq!(info["size"], 1000);
 }
 
+/// The same for the other two ways a file arrives: a multipart upload and a
+/// file clip PUT on the buffer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cut_off_multipart_uploads_and_file_clips_leave_nothing() {
+    let server = TestServer::start().await;
+    let user = server.register("cutoff2").await;
+    let multipart = format!(
+        "POST /api/v1/files HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: multipart/form-data; boundary=XB\r\nContent-Length: 1048700\r\n\r\n\
+         --XB\r\nContent-Disposition: form-data; name=\"file\"; filename=\"cut.bin\"\r\n\r\n",
+        user.access_token
+    );
+    let clip = format!(
+        "PUT /api/v1/buffer HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {}\r\nX-Data-Type: file\r\n\
+         X-Filename: cut.bin\r\nContent-Length: 1048576\r\n\r\n",
+        user.access_token
+    );
+    for (what, head) in [("multipart", multipart), ("file clip", clip)] {
+        let mut stream = tokio::net::TcpStream::connect(support::host_of(&server.base)).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(&pseudo_random(300 * 1024, 13)).await.unwrap();
+        stream.flush().await.unwrap();
+        assert!(
+            eventually(Duration::from_secs(2), || server.temp_files() == 1).await,
+            "{what}: no temp file mid-upload"
+        );
+        drop(stream);
+        assert!(
+            eventually(Duration::from_secs(2), || server.temp_files() == 0).await,
+            "{what}: temp file left behind"
+        );
+        assert!(server.files(&user).await.is_empty(), "{what}: a cut-off upload became a file");
+        assert!(server.blobs_on_disk().is_empty(), "{what}: a cut-off upload left a blob");
+    }
+    let clips = server.as_user(&user, Method::GET, "/api/v1/buffer").send().await.unwrap();
+    assert_eq!(clips.status(), StatusCode::NO_CONTENT, "no clip was made");
+    assert_store_layout(&server.data_dir());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_is_507_and_leaves_nothing() {
     let data = tempfile::tempdir().unwrap();
