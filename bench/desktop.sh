@@ -62,18 +62,8 @@ kib_to_mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 start_server --auth-attempts-per-minute 100000
 
 # --- a private X display -------------------------------------------------------------------
-for ((d = 90; d < 190; d++)); do
-    [[ -e /tmp/.X$d-lock || -e /tmp/.X11-unix/X$d ]] || break
-done
-log "Xvfb on :$d"
-Xvfb ":$d" -screen 0 1280x800x24 -nolisten tcp >"$DIR/xvfb.log" 2>&1 &
-PIDS+=("$!")
-for ((i = 0; i < 100; i++)); do
-    [[ -e /tmp/.X11-unix/X$d ]] && break
-    sleep 0.05
-done
-[[ -e /tmp/.X11-unix/X$d ]] || die "Xvfb :$d did not start: $(cat "$DIR/xvfb.log")"
-export DISPLAY=:$d
+start_xvfb 1280x800x24
+export DISPLAY=$XDISPLAY
 # The app's config, data and WebKit caches in the temp dir, never the user's.
 export XDG_CONFIG_HOME=$DIR/xdg/config XDG_DATA_HOME=$DIR/xdg/data XDG_CACHE_HOME=$DIR/xdg/cache
 export CLOUDBUFFER_CONFIG_DIR=$DIR/session CLOUDBUFFER_DESKTOP_TIMING=1
@@ -185,7 +175,7 @@ ALL_RSS_MIB=$(kib_to_mib "$ALL_RSS")
 ALL_PSS_MIB=$(kib_to_mib "$ALL_PSS")
 
 echo
-echo "Cloud Buffer desktop app benchmark: $(nproc) CPUs, Xvfb :$d, WebKitGTK $(pkg-config --modversion webkit2gtk-4.1 2>/dev/null || echo '?')"
+echo "Cloud Buffer desktop app benchmark: $(nproc) CPUs, Xvfb $XDISPLAY, WebKitGTK $(pkg-config --modversion webkit2gtk-4.1 2>/dev/null || echo '?')"
 echo "App: $APP"
 echo
 printf '  %-40s %s MiB (%s bytes)\n' "release binary" "$SIZE_MIB" "$APP_BYTES"

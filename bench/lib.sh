@@ -4,7 +4,8 @@
 # Gives them: log/die, the cleanup trap (every process started goes into PIDS and is
 # stopped on exit, Ctrl-C included; the temp dir DIR goes away unless KEEP=1),
 # run/stop/forget, ensure_cmds (apt-get), free_port, json_field, and
-# start_server/server_fail/rss_kib for the server under test. The sourcing script
+# start_server/server_fail/rss_kib for the server under test, start_xvfb for a
+# private X display. The sourcing script
 # sets KEEP before any exit and DIR once it has made its temp dir.
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -126,6 +127,23 @@ start_server() { # ARGS...: start $SERVER_BIN on a free port, data in $DIR/data,
         ((i < 300)) || server_fail "GET /healthz not 200 after 30 s (last: $code)"
         sleep 0.1
     done
+}
+
+start_xvfb() { # SIZE: start Xvfb (screen WxHxD) on the first free display from :90,
+    # logging to $DIR/xvfb.log; sets XDISPLAY (":N")
+    local d i
+    for ((d = 90; d < 190; d++)); do # a lock file or a socket means taken
+        [[ -e /tmp/.X$d-lock || -e /tmp/.X11-unix/X$d ]] || break
+    done
+    log "Xvfb on :$d"
+    Xvfb ":$d" -screen 0 "$1" -nolisten tcp >"$DIR/xvfb.log" 2>&1 &
+    PIDS+=("$!")
+    for ((i = 0; i < 100; i++)); do
+        [[ -e /tmp/.X11-unix/X$d ]] && break
+        sleep 0.05
+    done
+    [[ -e /tmp/.X11-unix/X$d ]] || die "Xvfb :$d did not start: $(cat "$DIR/xvfb.log")"
+    XDISPLAY=:$d
 }
 
 rss_kib() { # FIELD: VmRSS or VmHWM of the server, in KiB

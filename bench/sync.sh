@@ -61,23 +61,12 @@ run "$DIR/latency.out" "$BIN/sync_latency" --server "$URL" --clips "$CLIPS" --di
 L=$DIR/latency.out
 
 # --- idle: a real `cloudbuffer sync` on a private X display --------------------------
-# Display number: the first free one from 90 (a lock file or socket means taken).
-for ((d = 90; d < 190; d++)); do
-    [[ -e /tmp/.X$d-lock || -e /tmp/.X11-unix/X$d ]] || break
-done
-log "Xvfb on :$d"
-Xvfb ":$d" -screen 0 800x600x24 -nolisten tcp >"$DIR/xvfb.log" 2>&1 &
-PIDS+=("$!")
-for ((i = 0; i < 100; i++)); do
-    [[ -e /tmp/.X11-unix/X$d ]] && break
-    sleep 0.05
-done
-[[ -e /tmp/.X11-unix/X$d ]] || die "Xvfb :$d did not start: $(cat "$DIR/xvfb.log")"
+start_xvfb 800x600x24
 
 export CLOUDBUFFER_CONFIG_DIR=$DIR/cli-config CLOUDBUFFER_PASSWORD=idle-bench-password
 "$BIN/cloudbuffer" login --server "$URL" --username idle --register >"$DIR/login.out" 2>&1 ||
     server_fail "cloudbuffer login failed: $(cat "$DIR/login.out")"
-DISPLAY=:$d "$BIN/cloudbuffer" sync >"$DIR/sync.out" 2>&1 &
+DISPLAY=$XDISPLAY "$BIN/cloudbuffer" sync >"$DIR/sync.out" 2>&1 &
 SYNC_PID=$!
 PIDS+=("$SYNC_PID")
 for ((i = 0; ; i++)); do
@@ -122,7 +111,7 @@ printf '  %-34s %s\n' "polling every $(kv "$L" polling_poll_ms) ms" "$(pcts poll
 printf '  %-34s events %s, polling %s (every clip once, no echo)\n' "delivery" "$(kv "$L" events_delivery)" \
     "$(kv "$L" polling_delivery)"
 echo
-echo "Idle \`cloudbuffer sync\` (connected, watching the X11 clipboard of Xvfb :$d)"
+echo "Idle \`cloudbuffer sync\` (connected, watching the X11 clipboard of Xvfb $XDISPLAY)"
 printf '  %-34s %s ms of CPU in %s s = %s %% of a core\n' "CPU" "$IDLE_CPU_MS" "$IDLE_SECONDS" "$IDLE_PCT"
 printf '  %-34s %s MiB, %s threads\n' "RSS at the end" "$(awk -v k="$SYNC_RSS" 'BEGIN { printf "%.1f", k / 1024 }')" \
     "$SYNC_THREADS"

@@ -1,10 +1,13 @@
-//! Shared plumbing of the two reference servers (`sink` and `sendfile`).
+//! Shared plumbing of the two reference servers (`sink` and `sendfile`), and
+//! in [`report`] the output helpers of the load tools.
 //!
 //! They are the "limits" `bench/run.sh` compares the real server against: the
 //! fastest a plain HTTP/1.1 peer on this machine can swallow an upload or serve a
 //! download. So this code is deliberately minimal (std + libc, blocking I/O,
 //! one thread per connection, no allocation per request beyond the head) and
 //! handles exactly what curl and wrk send, nothing more.
+
+pub mod report;
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};

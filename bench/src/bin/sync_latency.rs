@@ -33,11 +33,11 @@
 //! connect, a clip that never arrives), 2 on bad arguments, 3 when the clips
 //! arrived but the status counters show a delivery error.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use cloudbuffer_bench::report::{chain, result_line as result};
 use cloudbuffer_client::sync::{Connection, MemoryClipboard, SyncEngine, SyncHandle};
 use cloudbuffer_client::Client;
 
@@ -145,17 +145,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// An error with its causes.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
-}
-
 fn fail(message: &str) -> ExitCode {
     eprintln!("sync_latency: error: {message}");
     ExitCode::from(1)
@@ -163,13 +152,6 @@ fn fail(message: &str) -> ExitCode {
 
 fn log(message: &str) {
     eprintln!("    sync_latency: {message}");
-}
-
-/// Writes one `key value` result line and flushes it.
-fn result(key: &str, value: impl std::fmt::Display) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{key} {value}");
-    let _ = out.flush();
 }
 
 /// Runs every mode; false when a delivery check failed.

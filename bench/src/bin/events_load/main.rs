@@ -28,7 +28,7 @@
 //! request or handshake), 3 when `latency` finished but saw delivery errors.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -42,6 +42,8 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use cloudbuffer_bench::report::chain;
 
 mod idle;
 mod latency;
@@ -99,17 +101,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// An error with its causes: reqwest's own message alone says little.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
-}
-
 fn usage() -> ExitCode {
     eprintln!("{USAGE}");
     ExitCode::from(2)
@@ -124,12 +115,9 @@ fn log(message: &str) {
     eprintln!("    events_load: {message}");
 }
 
-/// Writes one `key value` result line and flushes it, so a script watching the
-/// file sees it at once.
+/// One `key value` result line.
 fn out(key: &str, value: impl std::fmt::Display) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{key} {value}");
-    let _ = stdout.flush();
+    cloudbuffer_bench::report::result_line(key, value);
 }
 
 // --- options ------------------------------------------------------------------------

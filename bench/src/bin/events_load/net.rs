@@ -1,6 +1,8 @@
 //! Accounts and connections: signing users and devices in over HTTP, and
 //! opening event WebSockets.
 
+use std::io::Write;
+
 use super::*;
 
 pub(crate) fn http_client() -> Result<reqwest::Client> {
