@@ -47,14 +47,7 @@ async fn a_text_clip_round_trips_like_the_seed_api() {
         server.as_user(&alice, Method::GET, "/api/v1/buffer").send().await.unwrap().text().await.unwrap();
     assert_eq!(newest, "second");
 
-    let clips: Vec<Value> = server
-        .as_user(&alice, Method::GET, "/api/v1/buffer/clips")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let clips: Vec<Value> = server.clips(&alice).await;
     assert_eq!(clips.len(), 2);
     assert_eq!(clips[0]["id"], posted["id"]);
     let one = server.as_user(
@@ -127,14 +120,7 @@ async fn a_file_clip_is_a_stored_file() {
     assert_eq!(server.files(&alice).await.len(), 2);
     let first_file = files[0]["id"].as_str().unwrap();
     server.as_user(&alice, Method::DELETE, &format!("/api/v1/files/{first_file}")).send().await.unwrap();
-    let clips: Vec<Value> = server
-        .as_user(&alice, Method::GET, "/api/v1/buffer/clips")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let clips: Vec<Value> = server.clips(&alice).await;
     assert!(clips.is_empty(), "{clips:?}");
 }
 
@@ -154,14 +140,7 @@ async fn file_clips_count_against_max_files() {
         assert_eq!(response.status(), StatusCode::CREATED);
     }
     assert_eq!(server.files(&alice).await.len(), 2);
-    let clips: Vec<Value> = server
-        .as_user(&alice, Method::GET, "/api/v1/buffer/clips")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let clips: Vec<Value> = server.clips(&alice).await;
     assert_eq!(clips.len(), 2, "the evicted file's clip went with it");
 }
 
@@ -203,14 +182,7 @@ async fn bad_buffer_requests_get_clear_errors() {
         "invalid_text",
     )
     .await;
-    let clips: Vec<Value> = server
-        .as_user(&alice, Method::GET, "/api/v1/buffer/clips")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let clips: Vec<Value> = server.clips(&alice).await;
     assert!(clips.is_empty());
     assert!(server.files(&alice).await.is_empty());
 }
@@ -224,14 +196,7 @@ async fn the_history_keeps_clip_history_clips_and_can_be_cleared() {
     for i in 0..4 {
         ids.push(server.copy_text(&alice, &format!("clip {i}")).await["id"].as_str().unwrap().to_string());
     }
-    let clips: Vec<Value> = server
-        .as_user(&alice, Method::GET, "/api/v1/buffer/clips")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let clips: Vec<Value> = server.clips(&alice).await;
     let listed: Vec<&str> = clips.iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(listed, vec![ids[3].as_str(), ids[2].as_str(), ids[1].as_str()]);
     let stats: Value =

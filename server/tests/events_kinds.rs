@@ -47,14 +47,7 @@ async fn clips_deleted_cleared_or_pushed_out_of_the_history_are_announced() {
     );
     let (deleted, _) = wait_for_event(&mut ws, "clip.deleted").await;
     assert_eq!(deleted["id"], third["id"]);
-    let left: Vec<Value> = server
-        .as_user(&alice, Method::GET, "/api/v1/buffer/clips")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let left: Vec<Value> = server.clips(&alice).await;
     assert_eq!(left.len(), 1);
     let cleared = server.as_user(&alice, Method::DELETE, "/api/v1/buffer").send().await.unwrap();
     assert_eq!(cleared.status(), StatusCode::NO_CONTENT);

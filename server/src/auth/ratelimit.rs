@@ -23,31 +23,14 @@ impl RateLimiter {
     /// Takes one attempt from every key's bucket, or none if any is empty;
     /// then returns the seconds to wait.
     pub fn check(&self, keys: &[&str]) -> Result<(), u64> {
-        self.take(keys, true, true)
+        self.take(keys, true)
     }
 
     /// Like [`RateLimiter::check`], but a refused attempt costs nothing: for
     /// buckets many people share (one share link's), so that cheap refused
     /// requests cannot keep them empty for everyone.
     pub fn try_take(&self, keys: &[&str]) -> Result<(), u64> {
-        self.take(keys, true, false)
-    }
-
-    /// Whether an attempt would be allowed, without taking it: for limits
-    /// that only charge failures (see [`RateLimiter::charge`]).
-    pub fn peek(&self, keys: &[&str]) -> Result<(), u64> {
-        self.take(keys, false, false)
-    }
-
-    /// Takes one attempt from every key's bucket, even past empty.
-    pub fn charge(&self, keys: &[&str]) {
-        let _ = self.take(keys, true, true);
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        for key in keys {
-            if let Some((tokens, _)) = buckets.get_mut(*key) {
-                *tokens = tokens.max(0.0);
-            }
-        }
+        self.take(keys, false)
     }
 
     /// Gives back one attempt taken with [`RateLimiter::check`]: for limits
@@ -62,7 +45,7 @@ impl RateLimiter {
         }
     }
 
-    fn take(&self, keys: &[&str], consume: bool, penalize: bool) -> Result<(), u64> {
+    fn take(&self, keys: &[&str], penalize: bool) -> Result<(), u64> {
         let now = Instant::now();
         let rate = self.per_minute / 60.0;
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
@@ -90,9 +73,6 @@ impl RateLimiter {
                 }
             }
             return Err(wait.ceil().max(1.0) as u64);
-        }
-        if !consume {
-            return Ok(());
         }
         for key in keys {
             if let Some((tokens, _)) = buckets.get_mut(*key) {
@@ -148,16 +128,5 @@ mod tests {
         fresh.refund(&["k"]);
         assert!(fresh.check(&["k"]).is_ok());
         assert!(fresh.check(&["k"]).is_err());
-    }
-
-    #[test]
-    fn peek_takes_nothing_and_charge_takes_one() {
-        let limiter = RateLimiter::new(2);
-        for _ in 0..5 {
-            assert!(limiter.peek(&["k"]).is_ok());
-        }
-        limiter.charge(&["k"]);
-        limiter.charge(&["k"]);
-        assert!(limiter.peek(&["k"]).is_err());
     }
 }

@@ -144,6 +144,13 @@ impl TestServer {
         response.json().await.unwrap()
     }
 
+    /// The user's clip history, newest first.
+    pub async fn clips(&self, user: &TestUser) -> Vec<Value> {
+        let response = self.as_user(user, Method::GET, "/api/v1/buffer/clips").send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
     /// Every blob file in the store (excluding tmp/).
     pub fn blobs_on_disk(&self) -> Vec<String> {
         let store = self.data_dir().join("store");
