@@ -18,9 +18,10 @@
 mod desktop_support;
 
 use cloudbuffer_client::Client;
-use cloudbuffer_tests::{cloudbuffer_bin, TestServer};
+use cloudbuffer_tests::TestServer;
 use desktop_support::{
-    app_env, decode_qr, driver, eventually, save_screenshot, tools, xclip_paste, xvfb, Notifications, Session,
+    app_env, decode_qr, driver, eventually, save_screenshot, tools, xclip_paste, xvfb, Cli, Session,
+    SessionBus,
 };
 
 const APP: &str = env!("CARGO_BIN_EXE_cloudbuffer-desktop");
@@ -50,9 +51,9 @@ async fn the_desktop_app_end_to_end() {
     let report = files.path().join("report.txt");
     std::fs::write(&report, "quarterly numbers\n".repeat(2000)).unwrap();
 
-    let notifications = Notifications::start();
+    let bus = SessionBus::start();
     let mut env = app_env(&display, home.path());
-    env.push(("DBUS_SESSION_BUS_ADDRESS".into(), notifications.address.clone()));
+    env.push(("DBUS_SESSION_BUS_ADDRESS".into(), bus.address.clone()));
     env.push(("GTK_THEME".into(), "Adwaita".into()));
     env.push(("CLOUDBUFFER_DESKTOP_PICK".into(), report.to_string_lossy().into_owned()));
     let saved = tempfile::tempdir().expect("downloads");
@@ -85,21 +86,10 @@ async fn the_desktop_app_end_to_end() {
     // this display's X clipboard.
     let phone = Client::new(&server.url).unwrap();
     phone.login("alice", &password, "phone").await.unwrap();
-    let cli_home = tempfile::tempdir().expect("cli config");
-    let cli = |args: &[&str]| {
-        let out = std::process::Command::new(cloudbuffer_bin())
-            .args(args)
-            .env("CLOUDBUFFER_CONFIG_DIR", cli_home.path())
-            .env("CLOUDBUFFER_PASSWORD", &password)
-            .env_remove("DISPLAY")
-            .output()
-            .expect("cloudbuffer runs");
-        assert!(out.status.success(), "cloudbuffer {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    };
-    cli(&["login", "--server", &server.url, "--username", "alice"]);
-    cli(&["copy", "an older clip"]);
+    let cli = Cli::login(&server.url, "alice", &password);
+    cli.run(&["copy", "an older clip"]);
     let text = "hello from the phone ✓";
-    cli(&["copy", text]);
+    cli.run(&["copy", text]);
     app.wait(
         "the clip shows as current",
         10,
@@ -117,7 +107,7 @@ async fn the_desktop_app_end_to_end() {
     })
     .await;
     eventually("a notification tells of the new clip", 10, || async {
-        notifications.shown().contains(&("New clip".to_string(), text.to_string()))
+        bus.notifications().contains(&("New clip".to_string(), text.to_string()))
     })
     .await;
     shoot(&app, &display, "clipboard", "clipboard-light").await;
@@ -188,12 +178,12 @@ async fn the_desktop_app_end_to_end() {
     .await;
     shoot(&app, &display, "settings", "settings-light").await;
     // Its own upload was not announced; with notifications off, nothing is.
-    let shown = notifications.shown();
+    let shown = bus.notifications();
     assert!(shown.iter().all(|(_, body)| body != "report.txt"), "own upload announced: {shown:?}");
     // (The checkbox is drawn as a switch over it: click the switch's label.)
     app.click("label:has(#set-notify)").await;
     app.wait("notifications are off", 5, "!document.querySelector('#set-notify').checked").await;
-    cli(&["copy", "quiet please"]);
+    cli.run(&["copy", "quiet please"]);
     app.wait(
         "the quiet clip shows",
         10,
@@ -201,7 +191,7 @@ async fn the_desktop_app_end_to_end() {
     )
     .await;
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
-    let shown = notifications.shown();
+    let shown = bus.notifications();
     assert!(shown.iter().all(|(_, body)| body != "quiet please"), "announced while off: {shown:?}");
     app.end().await;
     drop(driver_light);

@@ -7,8 +7,12 @@
 
 #![allow(dead_code)]
 
-pub mod notifications;
+pub mod app;
+pub mod bus;
+pub mod tray;
 pub mod webdriver;
+pub mod x11;
+pub mod xdnd;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -17,7 +21,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use notifications::Notifications;
+pub use app::Cli;
+pub use bus::SessionBus;
 pub use webdriver::Session;
 
 /// A child process killed (and reaped) on drop.

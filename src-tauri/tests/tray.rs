@@ -1,0 +1,98 @@
+//! The desktop app's tray, end to end: the real app under Xvfb with a
+//! private D-Bus session bus that plays the panel (a StatusNotifier
+//! watcher). The tray icon registers; its menu is read and clicked over
+//! `com.canonical.dbusmenu`, as a panel does; the window is closed the
+//! way a window manager's close button asks (`WM_DELETE_WINDOW`).
+//!
+//! In order: closing the window hides it and clips keep arriving on the X
+//! clipboard; "Sync clipboard" pauses sync (clips still reach the history,
+//! not the clipboard) and resumes it; "Open Cloud Buffer" shows the window
+//! again; "Quit" ends the app.
+//!
+//! Needs what `desktop.rs` needs (scripts/test.sh installs it).
+
+mod desktop_support;
+
+use cloudbuffer_tests::TestServer;
+use desktop_support::app::sign_in;
+use desktop_support::tray::TrayMenu;
+use desktop_support::x11::{process_running, AppWindow};
+use desktop_support::{app_env, driver, eventually, tools, xclip_paste, xvfb, Cli, Session, SessionBus};
+
+const APP: &str = env!("CARGO_BIN_EXE_cloudbuffer-desktop");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tray_keeps_the_app_syncing_with_its_window_closed() {
+    let Some(tools) = tools() else { return };
+    let server = TestServer::start().await;
+    let password = server.register("alice").await;
+    let (_xvfb, display) = xvfb();
+    let home = tempfile::tempdir().expect("home");
+    let bus = SessionBus::start();
+    let mut env = app_env(&display, home.path());
+    env.push(("DBUS_SESSION_BUS_ADDRESS".into(), bus.address.clone()));
+    let driver = driver(&tools, &env).await;
+    let app = Session::start(&driver.url, APP).await;
+    sign_in(&app, &server.url, "alice", &password).await;
+
+    // The icon registers with the panel; its menu is open, sync (on), quit.
+    eventually("the tray icon registers", 15, || async { !bus.tray_items().is_empty() }).await;
+    let menu = TrayMenu::of(&bus.address, &bus.tray_items()[0]);
+    let labels: Vec<String> = menu.entries().into_iter().map(|e| e.label).collect();
+    assert_eq!(labels, ["Open Cloud Buffer", "Sync clipboard", "Quit"]);
+    assert_eq!(menu.entry("Sync clipboard").toggle_state, Some(1), "sync is on");
+
+    // Closing the window hides it; the app stays and keeps syncing.
+    let window = AppWindow::find(&display, "Cloud Buffer");
+    assert!(window.shown(), "the window shows");
+    let pid = window.pid();
+    window.ask_to_close();
+    eventually("the window hides", 10, || async { !window.shown() }).await;
+    assert!(process_running(pid), "closing the window did not quit the app");
+    let phone = Cli::login(&server.url, "alice", &password);
+    phone.run(&["copy", "sent while the window is closed"]);
+    eventually("the clip reaches the X clipboard", 10, || async {
+        xclip_paste(&display).as_deref() == Some("sent while the window is closed")
+    })
+    .await;
+
+    // "Sync clipboard" pauses sync: the menu and the window say so, and a
+    // clip reaches the history but not the clipboard.
+    menu.click("Sync clipboard");
+    eventually("the menu shows sync off", 10, || async {
+        menu.entry("Sync clipboard").toggle_state == Some(0)
+    })
+    .await;
+    app.wait("the window shows sync off", 10, "!document.querySelector('#auto-sync').checked").await;
+    phone.run(&["copy", "sent while paused"]);
+    app.wait(
+        "the paused clip is in the history",
+        10,
+        "document.querySelector('#current-body')?.textContent === 'sent while paused'",
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        xclip_paste(&display).as_deref(),
+        Some("sent while the window is closed"),
+        "a paused app leaves the clipboard alone"
+    );
+    // And again: sync resumes.
+    menu.click("Sync clipboard");
+    eventually("the menu shows sync on", 10, || async {
+        menu.entry("Sync clipboard").toggle_state == Some(1)
+    })
+    .await;
+    app.wait("the window shows sync on", 10, "document.querySelector('#auto-sync').checked").await;
+    phone.run(&["copy", "sent after resuming"]);
+    eventually("the clip reaches the X clipboard", 10, || async {
+        xclip_paste(&display).as_deref() == Some("sent after resuming")
+    })
+    .await;
+
+    // "Open Cloud Buffer" brings the window back; "Quit" ends the app.
+    menu.click("Open Cloud Buffer");
+    eventually("the window shows again", 10, || async { window.shown() }).await;
+    menu.click("Quit");
+    eventually("the app quits", 10, || async { !process_running(pid) }).await;
+}
