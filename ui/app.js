@@ -76,6 +76,14 @@ function showApp(session) {
   show(app.view);
 }
 
+/** The `drag` event: the names of the files over the window, or none. */
+function showDropOverlay(names) {
+  const overlay = $("#drop-overlay");
+  overlay.hidden = !(names.length && app.session);
+  if (overlay.hidden) return;
+  $("#drop-what").textContent = names.length === 1 ? `“${names[0]}”` : `${names.length} files`;
+}
+
 function applySettings(settings) {
   if (app.session) app.session.settings = settings;
   $("#auto-sync").checked = settings.auto_sync;
@@ -150,7 +158,7 @@ window.addEventListener("DOMContentLoaded", async () => {
   await listen("signed-out", (e) => showSignIn(e.payload));
   await listen("server-event", (e) => { if (app.session) views.onEvent(e.payload); });
   await listen("transfer", (e) => views.files.transfer(e.payload));
-  await listen("drag", (e) => { $("#drop-overlay").hidden = !(e.payload && app.session); });
+  await listen("drag", (e) => showDropOverlay(e.payload));
 
   const session = await call("session_info");
   if (session) showApp(session);

@@ -78,14 +78,16 @@ fn main() {
             WindowEvent::DragDrop(drop) => {
                 let app = window.app_handle();
                 match drop {
-                    DragDropEvent::Enter { .. } | DragDropEvent::Over { .. } => {
-                        let _ = app.emit("drag", true);
+                    // The overlay names what is about to be uploaded.
+                    DragDropEvent::Enter { paths, .. } => {
+                        let names: Vec<String> = paths.iter().map(|p| drop_name(p)).collect();
+                        let _ = app.emit("drag", names);
                     }
                     DragDropEvent::Leave => {
-                        let _ = app.emit("drag", false);
+                        let _ = app.emit("drag", Vec::<String>::new());
                     }
                     DragDropEvent::Drop { paths, .. } => {
-                        let _ = app.emit("drag", false);
+                        let _ = app.emit("drag", Vec::<String>::new());
                         commands::files::upload_paths(app, paths.clone());
                     }
                     _ => {}
@@ -99,6 +101,11 @@ fn main() {
             eprintln!("cloudbuffer-desktop: cannot start: {e}");
             std::process::exit(1);
         });
+}
+
+/// A dragged path's last part, as the overlay shows it.
+fn drop_name(path: &std::path::Path) -> String {
+    path.file_name().unwrap_or(path.as_os_str()).to_string_lossy().into_owned()
 }
 
 /// Signs back in with the saved session, if there is one.

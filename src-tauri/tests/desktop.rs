@@ -19,9 +19,10 @@ mod desktop_support;
 
 use cloudbuffer_client::Client;
 use cloudbuffer_tests::TestServer;
+use desktop_support::app::Cli;
+use desktop_support::bus::SessionBus;
 use desktop_support::{
-    app_env, decode_qr, driver, eventually, save_screenshot, tools, xclip_paste, xvfb, Cli, Session,
-    SessionBus,
+    app_env, decode_qr, driver, eventually, save_screenshot, tools, xclip_paste, xvfb, Session,
 };
 
 const APP: &str = env!("CARGO_BIN_EXE_cloudbuffer-desktop");

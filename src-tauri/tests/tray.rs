@@ -14,10 +14,11 @@
 mod desktop_support;
 
 use cloudbuffer_tests::TestServer;
-use desktop_support::app::sign_in;
+use desktop_support::app::{sign_in, Cli};
+use desktop_support::bus::SessionBus;
 use desktop_support::tray::TrayMenu;
 use desktop_support::x11::{process_running, AppWindow};
-use desktop_support::{app_env, driver, eventually, tools, xclip_paste, xvfb, Cli, Session, SessionBus};
+use desktop_support::{app_env, driver, eventually, tools, xclip_paste, xvfb, Session};
 
 const APP: &str = env!("CARGO_BIN_EXE_cloudbuffer-desktop");
 

@@ -76,8 +76,19 @@ pub async fn pick_files(app: AppHandle) -> UiResult<usize> {
 }
 
 /// Uploads each of `paths` on its own task, reporting `transfer` events.
+/// Anything that is not a file (a dropped folder) fails at once, saying why.
 pub fn upload_paths(app: &AppHandle, paths: Vec<PathBuf>) {
-    for path in paths.into_iter().filter(|p| p.is_file()) {
+    let (files, others): (Vec<PathBuf>, Vec<PathBuf>) = paths.into_iter().partition(|p| p.is_file());
+    for path in others {
+        let name = file_name(&path).unwrap_or_else(|_| path.to_string_lossy().into_owned());
+        let why = if path.is_dir() {
+            "a folder: only files can be uploaded"
+        } else {
+            "not a file that can be read"
+        };
+        Reporter::new(app, "upload", &name).finish(Some(UiError::new(why)));
+    }
+    for path in files {
         let app = app.clone();
         tauri::async_runtime::spawn(async move {
             let name = file_name(&path).unwrap_or_default();

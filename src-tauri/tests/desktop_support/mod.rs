@@ -21,8 +21,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use app::Cli;
-pub use bus::SessionBus;
 pub use webdriver::Session;
 
 /// A child process killed (and reaped) on drop.

@@ -72,6 +72,13 @@ impl Drag {
         }
     }
 
+    /// Drags the files away again without dropping them. (Keep the drag
+    /// until the target has seen it go: GTK drops a leave whose source
+    /// window is already gone.)
+    pub fn leave(&self) {
+        self.send(self.atoms.XdndLeave, [self.source, 0, 0, 0, 0]);
+    }
+
     /// Drops the files and waits (up to 10 s) until the target says it took them.
     pub fn drop(self) {
         self.send(self.atoms.XdndDrop, [self.source, 0, x11rb::CURRENT_TIME, 0, 0]);
