@@ -193,6 +193,24 @@ where
     }
 }
 
+/// Puts `text` on the X clipboard of `display` the way another program
+/// does: xclip keeps owning the selection (in the background) until
+/// something else takes it or the display goes away.
+pub fn xclip_copy(display: &str, text: &str) {
+    use std::io::Write;
+    let mut child = Command::new("xclip")
+        .args(["-i", "-selection", "clipboard"])
+        .env("DISPLAY", display)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("xclip runs");
+    child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("xclip takes the text");
+    // xclip forks to serve the selection; the parent exits once it has it.
+    assert!(child.wait().expect("xclip").success(), "xclip could not take the clipboard");
+}
+
 /// The text on the X clipboard of `display`, read with xclip.
 pub fn xclip_paste(display: &str) -> Option<String> {
     let out = Command::new("xclip")
