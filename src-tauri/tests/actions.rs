@@ -1,7 +1,8 @@
 //! The desktop app's everyday actions, end to end, each checked on the
 //! server: "Send clipboard now" with auto-sync off; a file clip shown with
 //! its size; deleting a clip; sharing a clip (the link serves its text) and
-//! copying the link; an upload's progress bar moving; deleting a file.
+//! copying the link; an upload's progress bar moving; deleting a file;
+//! Alt+1…4 switching views.
 //!
 //! Needs what `desktop.rs` needs (scripts/test.sh installs it).
 
@@ -129,5 +130,16 @@ async fn clips_and_files_can_be_sent_shared_and_deleted() {
     })
     .await;
     app.wait("and from the list", 5, "!document.querySelector('.file[data-name=\"disk image.iso\"]')").await;
+
+    // The views are a keystroke away: Alt+1…4.
+    for (key, view) in [('3', "stats"), ('4', "settings"), ('1', "clipboard"), ('2', "files")] {
+        app.press_alt(key).await;
+        app.wait(
+            &format!("Alt+{key} shows {view}"),
+            5,
+            &format!("!document.querySelector('#view-{view}').hidden"),
+        )
+        .await;
+    }
     app.end().await;
 }

@@ -110,6 +110,18 @@ impl Session {
         self.post(&format!("/element/{}/value", element.0), json!({"text": text})).await;
     }
 
+    /// Presses `key` with Alt held, as the keyboard does (W3C key actions).
+    pub async fn press_alt(&self, key: char) {
+        const ALT: &str = "\u{E00A}";
+        let key = key.to_string();
+        let steps = json!([
+            {"type": "keyDown", "value": ALT}, {"type": "keyDown", "value": key},
+            {"type": "keyUp", "value": key}, {"type": "keyUp", "value": ALT}
+        ]);
+        self.post("/actions", json!({"actions": [{"type": "key", "id": "keyboard", "actions": steps}]}))
+            .await;
+    }
+
     /// A PNG of the window, `display` being the app's X display.
     pub async fn screenshot(&self, display: &str) -> Vec<u8> {
         let size = self.js("return [window.outerWidth, window.outerHeight]", vec![]).await;
