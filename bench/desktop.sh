@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
-# Cloud Buffer benchmark of the desktop app (src-tauri/), the release build as shipped
-# (with tauri/custom-protocol), on a private Xvfb display against a real server:
+# Cloud Buffer benchmark of the desktop app (src-tauri/), built as shipped (the `desktop`
+# profile, with tauri/custom-protocol), on a private Xvfb display against a real server:
 #   size    - the release binary's size
 #   start   - exec to first paint: the app prints "first-paint <unix ms>" on stderr
 #             (with CLOUDBUFFER_DESKTOP_TIMING set) once the UI has rendered its first
 #             frame (two requestAnimationFrame callbacks after the page's script ran).
 #             BENCH_DESKTOP_STARTS [5] starts on the sign-in screen (first run) and as
 #             many signed in (the saved session restored, clip history loaded); the
-#             first start of all is the coldest
+#             first start of all is the coldest; with BENCH_DESKTOP_COLD=1 (root) the
+#             page cache is dropped before it, as after a reboot
 #   idle    - the app signed in with sync on, left alone for BENCH_DESKTOP_IDLE_SECONDS
 #             [300]; then the CPU it used over the last BENCH_DESKTOP_CPU_SECONDS [60]
 #             and its RSS, the app process alone and with its WebKit child processes
 # and prints the figures with PASS/MISS per target. Misses are results, not errors.
 #
-# Knobs (environment): BENCH_DESKTOP_STARTS [5], BENCH_DESKTOP_IDLE_SECONDS [300],
+# Knobs (environment): BENCH_DESKTOP_STARTS [5], BENCH_DESKTOP_IDLE_SECONDS [300], BENCH_DESKTOP_COLD [0],
+# BENCH_DESKTOP_APP (a built app to measure instead of building one),
 # BENCH_DESKTOP_CPU_SECONDS [60], BENCH_DIR [/var/tmp], BENCH_SERVER_BIN, BENCH_KEEP=1,
 # CARGO_TARGET_DIR [$HOME/.cache/cloudbuffer/target]. See bench/README.md.
 set -euo pipefail
 
 STARTS=${BENCH_DESKTOP_STARTS:-5}
+COLD=${BENCH_DESKTOP_COLD:-0}
 IDLE_SECONDS=${BENCH_DESKTOP_IDLE_SECONDS:-300}
 CPU_SECONDS=${BENCH_DESKTOP_CPU_SECONDS:-60}
 BASE=${BENCH_DIR:-/var/tmp}
@@ -42,15 +45,17 @@ done
 command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust: https://rustup.rs)"
 ensure_cmds curl
 "$REPO/scripts/desktop-deps.sh" >/dev/null || die "could not install the desktop app's packages"
-"$REPO/scripts/system-deps.sh" xvfb xauth >&2 || die "could not install Xvfb"
+"$REPO/scripts/system-deps.sh" xvfb xauth python3-gi gir1.2-webkit2-4.1 >&2 ||
+    die "could not install Xvfb and WebKitGTK's Python bindings"
 
-log "building (release, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-(cd "$REPO" && cargo build --release -p cloudbuffer-desktop --features tauri/custom-protocol) ||
+log "building (the desktop profile, as shipped; CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
+[[ -n ${BENCH_DESKTOP_APP:-} ]] ||
+    (cd "$REPO" && cargo build --profile desktop -p cloudbuffer-desktop --features tauri/custom-protocol) ||
     die "desktop build failed"
 [[ -n ${BENCH_SERVER_BIN:-} ]] || (cd "$REPO" && cargo build --release -p cloudbuffer-server -p cloudbuffer-client) ||
     die "server build failed"
 BIN=$(cd "$CARGO_TARGET_DIR/release" && pwd)
-APP=$BIN/cloudbuffer-desktop
+APP=${BENCH_DESKTOP_APP:-$CARGO_TARGET_DIR/desktop/cloudbuffer-desktop}
 SERVER_BIN=${BENCH_SERVER_BIN:-$BIN/cloudbuffer-server}
 [[ -x $APP && -x $SERVER_BIN ]] || die "no app or server binary in $BIN"
 APP_BYTES=$(stat -c %s "$APP")
@@ -70,17 +75,19 @@ export CLOUDBUFFER_CONFIG_DIR=$DIR/session CLOUDBUFFER_DESKTOP_TIMING=1
 mkdir -p "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_CACHE_HOME"
 
 APP_PID=""
-launch() { # LOG: start the app, log to LOG; sets APP_PID and START_MS (exec to first paint)
-    local t0 i line
+launch() { # LOG [CMD...]: start CMD [the app], log to LOG; sets APP_PID and START_MS (exec to first paint)
+    local t0 i line log=$1
+    shift
+    (($# > 0)) || set -- "$APP"
     t0=$(($(now_ns) / 1000000))
-    "$APP" >"$1" 2>&1 &
+    "$@" >"$log" 2>&1 &
     APP_PID=$!
     PIDS+=("$APP_PID")
     for ((i = 0; ; i++)); do
-        line=$(grep -m 1 '^first-paint ' "$1" || true)
+        line=$(grep -m 1 '^first-paint ' "$log" || true)
         [[ -n $line ]] && break
-        kill -0 "$APP_PID" 2>/dev/null || die "the app exited during start-up: $(tail -n 20 "$1")"
-        ((i < 3000)) || die "no first paint after 30 s: $(tail -n 20 "$1")"
+        kill -0 "$APP_PID" 2>/dev/null || die "the app exited during start-up: $(tail -n 20 "$log")"
+        ((i < 3000)) || die "no first paint after 30 s: $(tail -n 20 "$log")"
         sleep 0.01
     done
     START_MS=$((${line#first-paint } - t0))
@@ -102,6 +109,11 @@ stat_ms() { # FILE: "median M  max X  (first F)" of the numbers in FILE
 max_ms() { sort -n "$1" | tail -n 1; }
 
 log "start to first paint: $STARTS starts on the sign-in screen"
+if [[ $COLD == 1 ]]; then
+    # The libraries (WebKitGTK, Mesa, ~300 MB) come from disk, as on the first start after a boot.
+    sync && echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || die "BENCH_DESKTOP_COLD=1 needs root (to drop the page cache)"
+    log "page cache dropped: the first start reads everything from disk"
+fi
 starts signin
 # Signed in: the saved session (the CLI writes the same file the app reads), with a
 # few clips to show.
@@ -143,6 +155,14 @@ sum_smaps() { # FIELD PIDS: total FIELD (Pss, Private_Clean, Private_Dirty) of s
     done
     echo "$t"
 }
+top_mappings() { # PIDS: the 8 largest mappings by RSS summed over PIDS: "RSS PSS NAME" in KiB
+    local p
+    for p in "$@"; do cat "/proc/$p/smaps" 2>/dev/null || true; done | awk '
+        /^[0-9a-f]+-[0-9a-f]+ / { name = ($6 == "") ? "[anonymous]" : $6; sub(".*/", "", name) }
+        $1 == "Rss:" { rss[name] += $2 }
+        $1 == "Pss:" { pss[name] += $2 }
+        END { for (n in rss) printf "%d %d %s\n", rss[n], pss[n], n }' | sort -rn | head -n 8
+}
 log "idle: the app signed in with sync on for ${IDLE_SECONDS} s (CPU over the last ${CPU_SECONDS} s)"
 launch "$DIR/idle.log"
 grep -qi 'sync' "$DIR/idle.log" && log "app log: $(grep -i 'sync' "$DIR/idle.log" | head -n 3)"
@@ -158,12 +178,31 @@ ALL_RSS=$(sum_rss "$APP_PID" "${KIDS[@]}")
 ALL_PSS=$(sum_smaps Pss "$APP_PID" "${KIDS[@]}")
 ALL_USS=$(($(sum_smaps Private_Clean "$APP_PID" "${KIDS[@]}") + $(sum_smaps Private_Dirty "$APP_PID" "${KIDS[@]}")))
 APP_PSS=$(sum_smaps Pss "$APP_PID")
+TOP_MAPPINGS=$(top_mappings "$APP_PID" "${KIDS[@]}")
 KID_NAMES=$(for p in "${KIDS[@]}"; do cat "/proc/$p/comm" 2>/dev/null; done | sort | uniq -c | awk '{ printf "%s%s x%s", sep, $2, $1; sep = ", " }')
 stop "$APP_PID"
 pct() { awk -v c="$1" -v hz="$HZ" -v ns=$((t1 - t0)) 'BEGIN { printf "%.2f", (c / hz) / (ns / 1e9) * 100 }'; }
 APP_PCT=$(pct $((a1 - a0)))
 ALL_PCT=$(pct $((a1 - a0 + k1 - k0)))
 stop "$SERVER_PID"
+
+# --- the floor: a blank WebKitGTK window in the same environment ------------------------------
+# (WEBKIT_DISABLE_COMPOSITING_MODE=1 as the app sets it for itself.)
+BLANK=(env WEBKIT_DISABLE_COMPOSITING_MODE=1 /usr/bin/python3 "$REPO/bench/blank_webkit.py")
+log "the floor: a blank WebKitGTK window (bench/blank_webkit.py), $STARTS starts, then ${CPU_SECONDS} s idle"
+: >"$DIR/blank.ms"
+for ((n = 0; n < STARTS; n++)); do
+    launch "$DIR/blank-$n.log" "${BLANK[@]}"
+    echo "$START_MS" >>"$DIR/blank.ms"
+    stop "$APP_PID"
+done
+launch "$DIR/blank-idle.log" "${BLANK[@]}"
+sleep "$CPU_SECONDS"
+mapfile -t BLANK_KIDS < <(children "$APP_PID")
+BLANK_RSS=$(sum_rss "$APP_PID" "${BLANK_KIDS[@]}")
+BLANK_PSS=$(sum_smaps Pss "$APP_PID" "${BLANK_KIDS[@]}")
+BLANK_USS=$(($(sum_smaps Private_Clean "$APP_PID" "${BLANK_KIDS[@]}") + $(sum_smaps Private_Dirty "$APP_PID" "${BLANK_KIDS[@]}")))
+stop "$APP_PID"
 
 # --- report -----------------------------------------------------------------------------------
 verdict() { awk -v v="$1" -v lim="$2" 'BEGIN { print (v <= lim) ? "PASS" : "MISS" }'; }
@@ -181,12 +220,22 @@ echo
 printf '  %-40s %s MiB (%s bytes)\n' "release binary" "$SIZE_MIB" "$APP_BYTES"
 printf '  %-40s %s\n' "start to first paint, sign-in screen" "$(stat_ms "$DIR/signin.ms")"
 printf '  %-40s %s\n' "start to first paint, signed in" "$(stat_ms "$DIR/signedin.ms")"
+[[ $COLD == 1 ]] && printf '  %-40s %s ms\n' "first start, page cache dropped" "$(head -n 1 "$DIR/signin.ms")"
 printf '  %-40s app %s %%, with WebKit processes %s %% of a core (last %s s of %s s)\n' "idle CPU, sync on" \
     "$APP_PCT" "$ALL_PCT" "$CPU_SECONDS" "$IDLE_SECONDS"
 printf '  %-40s app %s MiB, with WebKit processes %s MiB\n' "RSS after ${IDLE_SECONDS} s" "$APP_RSS_MIB" "$ALL_RSS_MIB"
 printf '  %-40s app %s MiB, with WebKit processes %s MiB (USS %s MiB)\n' "PSS after ${IDLE_SECONDS} s" \
     "$(kib_to_mib "$APP_PSS")" "$ALL_PSS_MIB" "$(kib_to_mib "$ALL_USS")"
 printf '  %-40s %s\n' "child processes" "${KID_NAMES:-none}"
+printf '  %-40s first paint %s; after %s s RSS %s MiB, PSS %s MiB (USS %s MiB)\n' \
+    "blank WebKitGTK window (the floor)" "$(stat_ms "$DIR/blank.ms")" "$CPU_SECONDS" \
+    "$(kib_to_mib "$BLANK_RSS")" "$(kib_to_mib "$BLANK_PSS")" "$(kib_to_mib "$BLANK_USS")"
+printf '  %-40s RSS +%s MiB, PSS +%s MiB, USS +%s MiB\n' "the app above that floor" \
+    "$(kib_to_mib $((ALL_RSS - BLANK_RSS)))" "$(kib_to_mib $((ALL_PSS - BLANK_PSS)))" "$(kib_to_mib $((ALL_USS - BLANK_USS)))"
+echo "  where the RSS is (all processes; RSS / PSS in MiB):"
+while read -r rss pss name; do
+    printf '    %-38s %6s / %s\n' "$name" "$(kib_to_mib "$rss")" "$(kib_to_mib "$pss")"
+done <<<"$TOP_MAPPINGS"
 echo
 echo "Targets"
 printf '  %-48s %-26s %s\n' \
