@@ -148,17 +148,21 @@ window.addEventListener("DOMContentLoaded", async () => {
     if (s) applySettings(s);
   });
 
-  await listen("connection", (e) => {
-    app.connection = { ...e.payload, until: Date.now() + e.payload.retry_in * 1000 };
-    renderStatus();
-  });
   setInterval(() => { if (!app.connection.online) renderStatus(); }, 1000);
-  await listen("sync-status", (e) => { app.sync = e.payload; renderStatus(); });
-  await listen("settings", (e) => applySettings(e.payload));
-  await listen("signed-out", (e) => showSignIn(e.payload));
-  await listen("server-event", (e) => { if (app.session) views.onEvent(e.payload); });
-  await listen("transfer", (e) => views.files.transfer(e.payload));
-  await listen("drag", (e) => showDropOverlay(e.payload));
+  // Each listen is a round trip to the app: made all at once, they cost one
+  // before the first paint instead of seven.
+  await Promise.all([
+    listen("connection", (e) => {
+      app.connection = { ...e.payload, until: Date.now() + e.payload.retry_in * 1000 };
+      renderStatus();
+    }),
+    listen("sync-status", (e) => { app.sync = e.payload; renderStatus(); }),
+    listen("settings", (e) => applySettings(e.payload)),
+    listen("signed-out", (e) => showSignIn(e.payload)),
+    listen("server-event", (e) => { if (app.session) views.onEvent(e.payload); }),
+    listen("transfer", (e) => views.files.transfer(e.payload)),
+    listen("drag", (e) => showDropOverlay(e.payload)),
+  ]);
 
   const session = await call("session_info");
   if (session) showApp(session);
