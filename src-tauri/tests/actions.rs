@@ -11,38 +11,26 @@ mod desktop_support;
 use std::time::Duration;
 
 use cloudbuffer_client::Client;
-use cloudbuffer_tests::TestServer;
-use desktop_support::app::{sign_in, Cli};
-use desktop_support::bus::SessionBus;
-use desktop_support::{app_env, driver, eventually, tools, xclip_copy, xclip_paste, xvfb, Session};
-
-const APP: &str = env!("CARGO_BIN_EXE_cloudbuffer-desktop");
+use desktop_support::app::{start_signed_in, Cli, SignedIn};
+use desktop_support::{eventually, tools, xclip_copy, xclip_paste};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clips_and_files_can_be_sent_shared_and_deleted() {
     let Some(tools) = tools() else { return };
-    let server = TestServer::start().await;
-    let password = server.register("alice").await;
-    let (_xvfb, display) = xvfb();
-    let home = tempfile::tempdir().expect("home");
     let files = tempfile::tempdir().expect("files");
     // Big enough that its upload reports progress several times.
     let big = files.path().join("disk image.iso");
     std::fs::File::create(&big).unwrap().set_len(256 << 20).unwrap();
-    let bus = SessionBus::start();
-    let mut env = app_env(&display, home.path());
-    env.push(("DBUS_SESSION_BUS_ADDRESS".into(), bus.address.clone()));
-    env.push(("CLOUDBUFFER_DESKTOP_PICK".into(), big.to_string_lossy().into_owned()));
-    let driver = driver(&tools, &env).await;
-    let app = Session::start(&driver.url, APP).await;
-    sign_in(&app, &server.url, "alice", &password).await;
+    let running =
+        start_signed_in(&tools, &[("CLOUDBUFFER_DESKTOP_PICK", big.to_string_lossy().into_owned())]).await;
+    let SignedIn { app, server, password, display, .. } = &running;
     let phone = Client::new(&server.url).unwrap();
-    phone.login("alice", &password, "phone").await.unwrap();
+    phone.login("alice", password, "phone").await.unwrap();
 
     // Auto-sync off: copying here stays here until "Send clipboard now".
     app.click("label:has(#auto-sync)").await;
     app.wait("auto-sync is off", 5, "!document.querySelector('#auto-sync').checked").await;
-    xclip_copy(&display, "copied on this desktop");
+    xclip_copy(display, "copied on this desktop");
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(phone.clips().await.unwrap().is_empty(), "nothing is sent while auto-sync is off");
     app.click("#send-now").await;
@@ -55,7 +43,7 @@ async fn clips_and_files_can_be_sent_shared_and_deleted() {
     // A file clip from another device: its name and size, not a text preview.
     let notes = files.path().join("notes.pdf");
     std::fs::write(&notes, vec![7u8; 150 * 1024]).unwrap();
-    let cli = Cli::login(&server.url, "alice", &password);
+    let cli = Cli::login(&server.url, "alice", password);
     cli.run(&["copy", "--file", &notes.to_string_lossy()]);
     app.wait(
         "the file clip is current",
@@ -99,7 +87,7 @@ async fn clips_and_files_can_be_sent_shared_and_deleted() {
     assert_eq!(served.text().await.unwrap(), "a note for the phone");
     app.click("#share-copy").await;
     eventually("the link is on the X clipboard", 10, || async {
-        xclip_paste(&display).as_deref() == Some(url.as_str())
+        xclip_paste(display).as_deref() == Some(url.as_str())
     })
     .await;
     app.click("#share-result button[value=done]").await;
@@ -141,5 +129,4 @@ async fn clips_and_files_can_be_sent_shared_and_deleted() {
         )
         .await;
     }
-    app.end().await;
 }

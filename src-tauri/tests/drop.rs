@@ -10,22 +10,14 @@
 mod desktop_support;
 
 use cloudbuffer_client::Client;
-use cloudbuffer_tests::TestServer;
-use desktop_support::app::sign_in;
-use desktop_support::bus::SessionBus;
+use desktop_support::app::{start_signed_in, SignedIn};
 use desktop_support::x11::AppWindow;
 use desktop_support::xdnd::Drag;
-use desktop_support::{app_env, driver, save_screenshot, tools, xvfb, Session};
-
-const APP: &str = env!("CARGO_BIN_EXE_cloudbuffer-desktop");
+use desktop_support::{save_screenshot, tools};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_dragged_onto_the_window_upload() {
     let Some(tools) = tools() else { return };
-    let server = TestServer::start().await;
-    let password = server.register("alice").await;
-    let (_xvfb, display) = xvfb();
-    let home = tempfile::tempdir().expect("home");
     let files = tempfile::tempdir().expect("files");
     let notes = files.path().join("meeting notes – März.txt");
     std::fs::write(&notes, "agenda\n".repeat(3000)).unwrap();
@@ -34,23 +26,18 @@ async fn files_dragged_onto_the_window_upload() {
     let folder = files.path().join("holiday");
     std::fs::create_dir(&folder).unwrap();
 
-    let mut env = app_env(&display, home.path());
-    env.push(("GTK_THEME".into(), "Adwaita".into()));
-    let bus = SessionBus::start();
-    env.push(("DBUS_SESSION_BUS_ADDRESS".into(), bus.address.clone()));
-    let driver = driver(&tools, &env).await;
-    let app = Session::start(&driver.url, APP).await;
-    sign_in(&app, &server.url, "alice", &password).await;
+    let running = start_signed_in(&tools, &[("GTK_THEME", "Adwaita".into())]).await;
+    let SignedIn { app, server, password, display, .. } = &running;
     app.click(".nav[data-view=files]").await;
 
     // Hovering: the window says what it is about to upload.
-    let window = AppWindow::find(&display, "Cloud Buffer");
-    let one = tokio::task::block_in_place(|| Drag::over(&display, window.id, &[&notes]));
+    let window = AppWindow::find(display, "Cloud Buffer");
+    let one = tokio::task::block_in_place(|| Drag::over(display, window.id, &[&notes]));
     app.wait("the drop overlay shows", 10, "!document.querySelector('#drop-overlay').hidden").await;
     let what = app.js("return document.querySelector('#drop-overlay').textContent", vec![]).await;
     assert_eq!(what, "Drop “meeting notes – März.txt” to upload");
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-    save_screenshot("drop-light", &app.screenshot(&display).await);
+    save_screenshot("drop-light", &app.screenshot(display).await);
     // Dragged away again: nothing happens.
     one.leave();
     app.wait(
@@ -61,7 +48,7 @@ async fn files_dragged_onto_the_window_upload() {
     .await;
     drop(one);
 
-    let drag = tokio::task::block_in_place(|| Drag::over(&display, window.id, &[&notes, &photo, &folder]));
+    let drag = tokio::task::block_in_place(|| Drag::over(display, window.id, &[&notes, &photo, &folder]));
     app.wait(
         "the overlay counts the files",
         10,
@@ -87,7 +74,7 @@ async fn files_dragged_onto_the_window_upload() {
     )
     .await;
     let phone = Client::new(&server.url).unwrap();
-    phone.login("alice", &password, "phone").await.unwrap();
+    phone.login("alice", password, "phone").await.unwrap();
     let mut listed: Vec<(String, u64)> =
         phone.files().await.unwrap().into_iter().map(|f| (f.name, f.size)).collect();
     listed.sort();

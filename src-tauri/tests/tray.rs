@@ -13,28 +13,16 @@
 
 mod desktop_support;
 
-use cloudbuffer_tests::TestServer;
-use desktop_support::app::{sign_in, Cli};
-use desktop_support::bus::SessionBus;
+use desktop_support::app::{start_signed_in, Cli, SignedIn};
 use desktop_support::tray::TrayMenu;
 use desktop_support::x11::{process_running, AppWindow};
-use desktop_support::{app_env, driver, eventually, tools, xclip_paste, xvfb, Session};
-
-const APP: &str = env!("CARGO_BIN_EXE_cloudbuffer-desktop");
+use desktop_support::{eventually, tools, xclip_paste};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tray_keeps_the_app_syncing_with_its_window_closed() {
     let Some(tools) = tools() else { return };
-    let server = TestServer::start().await;
-    let password = server.register("alice").await;
-    let (_xvfb, display) = xvfb();
-    let home = tempfile::tempdir().expect("home");
-    let bus = SessionBus::start();
-    let mut env = app_env(&display, home.path());
-    env.push(("DBUS_SESSION_BUS_ADDRESS".into(), bus.address.clone()));
-    let driver = driver(&tools, &env).await;
-    let app = Session::start(&driver.url, APP).await;
-    sign_in(&app, &server.url, "alice", &password).await;
+    let running = start_signed_in(&tools, &[]).await;
+    let SignedIn { app, server, password, display, bus, .. } = &running;
 
     // The icon registers with the panel; its menu is open, sync (on), quit.
     eventually("the tray icon registers", 15, || async { !bus.tray_items().is_empty() }).await;
@@ -44,16 +32,16 @@ async fn the_tray_keeps_the_app_syncing_with_its_window_closed() {
     assert_eq!(menu.entry("Sync clipboard").toggle_state, Some(1), "sync is on");
 
     // Closing the window hides it; the app stays and keeps syncing.
-    let window = AppWindow::find(&display, "Cloud Buffer");
+    let window = AppWindow::find(display, "Cloud Buffer");
     assert!(window.shown(), "the window shows");
     let pid = window.pid();
     window.ask_to_close();
     eventually("the window hides", 10, || async { !window.shown() }).await;
     assert!(process_running(pid), "closing the window did not quit the app");
-    let phone = Cli::login(&server.url, "alice", &password);
+    let phone = Cli::login(&server.url, "alice", password);
     phone.run(&["copy", "sent while the window is closed"]);
     eventually("the clip reaches the X clipboard", 10, || async {
-        xclip_paste(&display).as_deref() == Some("sent while the window is closed")
+        xclip_paste(display).as_deref() == Some("sent while the window is closed")
     })
     .await;
 
@@ -74,7 +62,7 @@ async fn the_tray_keeps_the_app_syncing_with_its_window_closed() {
     .await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(
-        xclip_paste(&display).as_deref(),
+        xclip_paste(display).as_deref(),
         Some("sent while the window is closed"),
         "a paused app leaves the clipboard alone"
     );
@@ -87,7 +75,7 @@ async fn the_tray_keeps_the_app_syncing_with_its_window_closed() {
     app.wait("the window shows sync on", 10, "document.querySelector('#auto-sync').checked").await;
     phone.run(&["copy", "sent after resuming"]);
     eventually("the clip reaches the X clipboard", 10, || async {
-        xclip_paste(&display).as_deref() == Some("sent after resuming")
+        xclip_paste(display).as_deref() == Some("sent after resuming")
     })
     .await;
 

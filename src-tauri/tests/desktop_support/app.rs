@@ -1,9 +1,48 @@
-//! Steps every desktop test takes with the app: signing in through the UI,
-//! and another device sending clips with the real `cloudbuffer` CLI.
+//! Steps every desktop test takes with the app: starting it on a display
+//! and bus of its own, signing in through the UI, and another device
+//! sending clips with the real `cloudbuffer` CLI.
 
-use cloudbuffer_tests::cloudbuffer_bin;
+use cloudbuffer_tests::{cloudbuffer_bin, TestServer};
 
-use super::Session;
+use super::bus::SessionBus;
+use super::{app_env, driver, xvfb, Driver, Guard, Session, Tools};
+
+/// The app binary under test.
+pub const APP: &str = env!("CARGO_BIN_EXE_cloudbuffer-desktop");
+
+/// The app running on its own Xvfb display and D-Bus session bus, signed in
+/// as `alice` to a fresh server. Dropped, it takes everything down in order.
+pub struct SignedIn {
+    /// The WebDriver session driving the app.
+    pub app: Session,
+    driver: Driver,
+    /// The session bus (notifications, tray) the app talks to.
+    pub bus: SessionBus,
+    /// The server, and alice's password on it.
+    pub server: TestServer,
+    /// Alice's password.
+    pub password: String,
+    /// The app's X display, `:N`.
+    pub display: String,
+    _xvfb: Guard,
+    _home: tempfile::TempDir,
+}
+
+/// Starts the app with `env` added to its environment and signs it in.
+pub async fn start_signed_in(tools: &Tools, env: &[(&str, String)]) -> SignedIn {
+    let server = TestServer::start().await;
+    let password = server.register("alice").await;
+    let (xvfb, display) = xvfb();
+    let home = tempfile::tempdir().expect("home");
+    let bus = SessionBus::start();
+    let mut all = app_env(&display, home.path());
+    all.push(("DBUS_SESSION_BUS_ADDRESS".into(), bus.address.clone()));
+    all.extend(env.iter().map(|(key, value)| (key.to_string(), value.clone())));
+    let driver = driver(tools, &all).await;
+    let app = Session::start(&driver.url, APP).await;
+    sign_in(&app, &server.url, "alice", &password).await;
+    SignedIn { app, driver, bus, server, password, display, _xvfb: xvfb, _home: home }
+}
 
 /// Signs in through the form and waits until sync is online.
 pub async fn sign_in(app: &Session, server: &str, username: &str, password: &str) {
