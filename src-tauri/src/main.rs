@@ -108,24 +108,34 @@ fn drop_name(path: &std::path::Path) -> String {
     path.file_name().unwrap_or(path.as_os_str()).to_string_lossy().into_owned()
 }
 
-/// Signs back in with the saved session, if there is one.
+/// Signs back in with the saved session, if there is one, while the window
+/// starts; `session_info` waits for it.
 fn restore(app: &tauri::AppHandle) {
-    let store = app.state::<AppState>().store.clone();
-    let client = match store.load() {
-        Ok(Some(_)) => Client::from_store(store, None),
-        Ok(None) => return,
-        Err(e) => Err(e),
-    };
-    match client {
-        Ok(client) => {
-            let app = app.clone();
-            // Runs before the UI asks `session_info` (setup precedes the page load).
-            tauri::async_runtime::block_on(async move {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        // Marked restored however this ends, a panic included: the UI waits for it.
+        struct Done(tauri::AppHandle);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.state::<AppState>().set_restored();
+            }
+        }
+        let done = Done(app.clone());
+        let store = app.state::<AppState>().store.clone();
+        let client = match store.load() {
+            Ok(Some(_)) => Client::from_store(store, None).map(Some),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        };
+        match client {
+            Ok(Some(client)) => {
                 if let Err(e) = account::activate(&app, client).await {
                     eprintln!("cloudbuffer-desktop: {}", e.message);
                 }
-            });
+            }
+            Ok(None) => {}
+            Err(e) => eprintln!("cloudbuffer-desktop: saved session unusable: {e}"),
         }
-        Err(e) => eprintln!("cloudbuffer-desktop: saved session unusable: {e}"),
-    }
+        drop(done);
+    });
 }

@@ -48,6 +48,9 @@ pub struct AppState {
     clipboard: OnceLock<Result<Arc<dyn Clipboard>, String>>,
     /// Names of files this app is uploading (so their arrival is not announced).
     pub uploading: Mutex<HashSet<String>>,
+    /// True once the saved session (if any) is restored: the UI asks who is
+    /// signed in only then, while the window starts meanwhile.
+    restored: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -63,6 +66,7 @@ impl AppState {
             account: tokio::sync::Mutex::new(None),
             clipboard: OnceLock::new(),
             uploading: Mutex::new(HashSet::new()),
+            restored: tokio::sync::watch::Sender::new(false),
         }
     }
 
@@ -82,6 +86,16 @@ impl AppState {
             })
             .map_err(|e| UiError::new(format!("Cannot save the settings in {}: {e}.", dir.display())))?;
         Ok(settings.clone())
+    }
+
+    /// Marks the saved session restored (or found missing or unusable).
+    pub fn set_restored(&self) {
+        self.restored.send_replace(true);
+    }
+
+    /// Waits until the saved session is restored.
+    pub async fn restored(&self) {
+        let _ = self.restored.subscribe().wait_for(|done| *done).await;
     }
 
     /// The signed-in client.

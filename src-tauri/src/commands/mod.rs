@@ -16,6 +16,7 @@ use crate::state::{AppState, Settings};
 /// The signed-in account, if any.
 #[tauri::command]
 pub async fn session_info(state: State<'_, AppState>) -> UiResult<Option<SessionInfo>> {
+    state.restored().await;
     let guard = state.account.lock().await;
     Ok(guard.as_ref().map(|a| SessionInfo {
         server: a.client.server().to_string(),
