@@ -14,10 +14,24 @@ pub struct TrayItems {
     pub shown: bool,
 }
 
-/// Creates the tray icon. Without a tray to show it (no StatusNotifier
-/// host, no XEmbed tray), the app still works; closing the window then
-/// quits instead of hiding it where nobody could get it back.
-pub fn create(app: &AppHandle) -> tauri::Result<()> {
+/// Creates the tray icon, or says why there is none. Without a tray to
+/// show it (no StatusNotifier host, no XEmbed tray, no tray library), the
+/// app still works; closing the window then quits instead of hiding it
+/// where nobody could get it back.
+pub fn create(app: &AppHandle) -> Result<(), String> {
+    // On Linux the tray library (libayatana-appindicator3) is loaded at run
+    // time, and its loader panics when it is not installed: keep the app.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(app)));
+    std::panic::set_hook(hook);
+    match made {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err("the tray library, libayatana-appindicator3, is not installed".into()),
+    }
+}
+
+fn build(app: &AppHandle) -> tauri::Result<()> {
     let open = MenuItem::with_id(app, "open", "Open Cloud Buffer", true, None::<&str>)?;
     let auto_sync = app.state::<AppState>().settings().auto_sync;
     let sync = CheckMenuItem::with_id(app, "sync", "Sync clipboard", true, auto_sync, None::<&str>)?;
