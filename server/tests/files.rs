@@ -148,7 +148,7 @@ async fn completed_downloads_are_counted_once_each() {
         .await
         .unwrap();
     let mut stats = Value::Null;
-    for _ in 0..50 {
+    for _ in 0..500 {
         stats =
             server.as_user(&alice, Method::GET, "/api/v1/stats").send().await.unwrap().json().await.unwrap();
         if stats["downloads"] == 2 {
