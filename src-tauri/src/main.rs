@@ -60,11 +60,8 @@ fn main() {
             commands::share::revoke_share,
         ])
         .setup(|app| {
-            let handle = app.handle().clone();
-            if let Err(e) = tray::create(&handle) {
-                eprintln!("cloudbuffer-desktop: no tray icon ({e}); closing the window quits");
-            }
-            restore(&handle);
+            // The tray icon comes once the UI has painted (commands::ui_ready).
+            restore(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| match event {

@@ -80,10 +80,22 @@ pub async fn set_notifications(state: State<'_, AppState>, on: bool) -> UiResult
 
 /// The UI painted its first frame: with `CLOUDBUFFER_DESKTOP_TIMING` set,
 /// prints the wall-clock time (Unix ms) so a script can measure start-up.
+/// The tray icon is made now rather than before the window: without a
+/// StatusNotifier host its library delayed the first paint by about half a
+/// second (measured with the display's GTK visuals cached, as on a desktop).
 #[tauri::command]
-pub fn ui_ready() {
+pub fn ui_ready(app: AppHandle) {
     if std::env::var_os("CLOUDBUFFER_DESKTOP_TIMING").is_some() {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         eprintln!("first-paint {}", now.as_millis());
     }
+    static TRAY: std::sync::Once = std::sync::Once::new();
+    TRAY.call_once(|| {
+        let handle = app.clone();
+        let _ = app.run_on_main_thread(move || {
+            if let Err(e) = crate::tray::create(&handle) {
+                eprintln!("cloudbuffer-desktop: no tray icon ({e}); closing the window quits");
+            }
+        });
+    });
 }
