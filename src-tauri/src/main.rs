@@ -117,22 +117,20 @@ fn restore(app: &tauri::AppHandle) {
                 self.0.state::<AppState>().set_restored();
             }
         }
-        let done = Done(app.clone());
+        let _done = Done(app.clone());
         let store = app.state::<AppState>().store.clone();
         let client = match store.load() {
-            Ok(Some(_)) => Client::from_store(store, None).map(Some),
-            Ok(None) => Ok(None),
+            Ok(Some(_)) => Client::from_store(store, None),
+            Ok(None) => return,
             Err(e) => Err(e),
         };
         match client {
-            Ok(Some(client)) => {
+            Ok(client) => {
                 if let Err(e) = account::activate(&app, client).await {
                     eprintln!("cloudbuffer-desktop: {}", e.message);
                 }
             }
-            Ok(None) => {}
             Err(e) => eprintln!("cloudbuffer-desktop: saved session unusable: {e}"),
         }
-        drop(done);
     });
 }
