@@ -5,6 +5,10 @@
 const { invoke } = window.__TAURI__.core;
 const { listen } = window.__TAURI__.event;
 const $ = (selector) => document.querySelector(selector);
+// Unix ms of each step of the start, for CLOUDBUFFER_DESKTOP_TIMING (see ui_ready).
+const startMarks = [["navigation", performance.timeOrigin]];
+const mark = (name) => startMarks.push([name, performance.timeOrigin + performance.now()]);
+mark("script");
 
 const app = {
   session: null,
@@ -129,6 +133,7 @@ function renderStatus() {
 // ---- Start ---------------------------------------------------------------
 
 window.addEventListener("DOMContentLoaded", async () => {
+  mark("dom");
   $("#signin-form").addEventListener("submit", (e) => { e.preventDefault(); signIn(false); });
   $("#create-account").addEventListener("click", () => signIn(true));
   for (const button of document.querySelectorAll(".nav")) button.addEventListener("click", () => show(button.dataset.view));
@@ -163,10 +168,18 @@ window.addEventListener("DOMContentLoaded", async () => {
     listen("transfer", (e) => views.files.transfer(e.payload)),
     listen("drag", (e) => showDropOverlay(e.payload)),
   ]);
+  mark("listen");
 
   const session = await call("session_info");
+  mark("session");
   if (session) showApp(session);
   else showSignIn("");
   renderStatus();
-  requestAnimationFrame(() => requestAnimationFrame(() => invoke("ui_ready")));
+  mark("render");
+  invoke("ui_rendered"); // shows the window (it starts hidden: see the command)
+  // The second frame's callback runs once the first frame has been drawn.
+  requestAnimationFrame(() => {
+    mark("frame1");
+    requestAnimationFrame(() => { mark("frame2"); invoke("ui_ready", { marks: startMarks }); });
+  });
 });

@@ -20,6 +20,7 @@ use tauri::{DragDropEvent, Emitter, Manager, WindowEvent};
 use crate::state::AppState;
 
 fn main() {
+    timing_mark("main");
     // A list of clips needs no GPU compositing: without it WebKitGTK's web
     // process uses about 100 MB less memory (measured under X11). WebKitWebDriver's
     // screenshots need compositing: the desktop test takes X screenshots instead.
@@ -47,6 +48,7 @@ fn main() {
             commands::set_auto_sync,
             commands::set_notifications,
             commands::ui_ready,
+            commands::ui_rendered,
             commands::clips::list_clips,
             commands::clips::use_clip,
             commands::clips::send_clipboard_now,
@@ -60,8 +62,16 @@ fn main() {
             commands::share::revoke_share,
         ])
         .setup(|app| {
-            // The tray icon comes once the UI has painted (commands::ui_ready).
+            timing_mark("setup");
+            // The tray icon comes once the UI has painted (commands::ui_ready);
+            // the window, made hidden, once the UI has rendered (ui_rendered)
+            // or after a few seconds whatever happens.
             restore(app.handle());
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                commands::reveal(&handle);
+            });
             Ok(())
         })
         .on_window_event(|window, event| match event {
@@ -98,6 +108,15 @@ fn main() {
             eprintln!("cloudbuffer-desktop: cannot start: {e}");
             std::process::exit(1);
         });
+}
+
+/// With `CLOUDBUFFER_DESKTOP_TIMING` set, prints `mark NAME <unix ms>` on
+/// stderr: bench/desktop.sh's steps of the start-up (see commands::ui_ready).
+fn timing_mark(name: &str) {
+    if std::env::var_os("CLOUDBUFFER_DESKTOP_TIMING").is_some() {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        eprintln!("mark {name} {}", now.as_millis());
+    }
 }
 
 /// A dragged path's last part, as the overlay shows it.

@@ -78,16 +78,39 @@ pub async fn set_notifications(state: State<'_, AppState>, on: bool) -> UiResult
     state.update_settings(|s| s.notifications = on)
 }
 
+/// The UI has rendered its first screen: the window, made hidden, is shown
+/// now. A WebKitGTK view drawn before its page has rendered blocks the main
+/// thread for up to 500 ms waiting for the web process, which may itself be
+/// waiting for the page's files, served on that thread (measured: one start
+/// in three took 0.5 s longer on a desktop-like display with a session bus).
+#[tauri::command]
+pub fn ui_rendered(app: AppHandle) {
+    reveal(&app);
+}
+
+/// Shows the window the first time only: after that, hiding it (to the
+/// tray) is the user's choice. Also called on a timer in case the UI never
+/// renders, so that a broken page still shows a window.
+pub fn reveal(app: &AppHandle) {
+    static SHOWN: std::sync::Once = std::sync::Once::new();
+    SHOWN.call_once(|| crate::tray::show_window(app));
+}
+
 /// The UI painted its first frame: with `CLOUDBUFFER_DESKTOP_TIMING` set,
-/// prints the wall-clock time (Unix ms) so a script can measure start-up.
+/// prints the wall-clock time (Unix ms) so a script can measure start-up,
+/// and the UI's own `marks` (Unix ms of each step of its start) on a
+/// second line, `start-marks name=ms ...`, to tell where the time went.
 /// The tray icon is made now rather than before the window: without a
 /// StatusNotifier host its library delayed the first paint by about half a
 /// second (measured with the display's GTK visuals cached, as on a desktop).
 #[tauri::command]
-pub fn ui_ready(app: AppHandle) {
+pub fn ui_ready(app: AppHandle, marks: Option<Vec<(String, f64)>>) {
     if std::env::var_os("CLOUDBUFFER_DESKTOP_TIMING").is_some() {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         eprintln!("first-paint {}", now.as_millis());
+        let marks: Vec<String> =
+            marks.unwrap_or_default().iter().map(|(k, v)| format!("{k}={v:.0}")).collect();
+        eprintln!("start-marks {}", marks.join(" "));
     }
     static TRAY: std::sync::Once = std::sync::Once::new();
     TRAY.call_once(|| {
