@@ -8,7 +8,9 @@
 #             BENCH_DESKTOP_STARTS [5] starts on the sign-in screen (first run) and as
 #             many signed in (the saved session restored, clip history loaded); the
 #             first start of all is the coldest; with BENCH_DESKTOP_COLD=1 (root) the
-#             page cache is dropped before it, as after a reboot
+#             page cache is dropped before it, as after a reboot. Then STARTS signed-in
+#             starts as on a desktop: a display that is kept between apps (GTK's cached
+#             GL visuals) and a session bus. The app's own marks say where the time goes
 #   idle    - the app signed in with sync on, left alone for BENCH_DESKTOP_IDLE_SECONDS
 #             [300]; then the CPU it used over the last BENCH_DESKTOP_CPU_SECONDS [60]
 #             and its RSS, the app process alone and with its WebKit child processes
@@ -75,7 +77,8 @@ export CLOUDBUFFER_CONFIG_DIR=$DIR/session CLOUDBUFFER_DESKTOP_TIMING=1
 mkdir -p "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_CACHE_HOME"
 
 APP_PID=""
-launch() { # LOG [CMD...]: start CMD [the app], log to LOG; sets APP_PID and START_MS (exec to first paint)
+launch() { # LOG [CMD...]: start CMD [the app], log to LOG; sets APP_PID, START_MS (exec to
+    # first paint) and STEPS (the app's start-up marks, "name=ms ..." after exec; see steps_report)
     local t0 i line log=$1
     shift
     (($# > 0)) || set -- "$APP"
@@ -91,15 +94,47 @@ launch() { # LOG [CMD...]: start CMD [the app], log to LOG; sets APP_PID and STA
         sleep 0.01
     done
     START_MS=$((${line#first-paint } - t0))
+    STEPS=""
+    grep -q '^mark main ' "$log" || return 0 # not the app
+    for ((i = 0; i < 100; i++)); do          # printed just after first-paint
+        grep -q '^start-marks ' "$log" && break
+        sleep 0.01
+    done
+    STEPS=$(awk -v t0="$t0" '$1 == "mark" { printf "%s=%d ", $2, $3 - t0 }
+        $1 == "start-marks" { for (i = 2; i <= NF; i++) { split($i, kv, "="); printf "%s=%d ", kv[1], kv[2] - t0 } }
+        $1 == "first-paint" { paint = $2 - t0 } END { printf "paint=%d\n", paint }' "$log")
 }
-starts() { # NAME: STARTS starts; the times in $DIR/NAME.ms, one per line
-    local n
-    : >"$DIR/$1.ms"
+starts() { # NAME [CMD...]: STARTS starts of CMD [the app]; the times in $DIR/NAME.ms, one
+    # per line, the app's marks in $DIR/NAME.steps
+    local n name=$1
+    shift
+    : >"$DIR/$name.ms"
+    : >"$DIR/$name.steps"
     for ((n = 0; n < STARTS; n++)); do
-        launch "$DIR/$1-$n.log"
-        echo "$START_MS" >>"$DIR/$1.ms"
+        launch "$DIR/$name-$n.log" "$@"
+        echo "$START_MS" >>"$DIR/$name.ms"
+        [[ -z $STEPS ]] || echo "$STEPS" >>"$DIR/$name.steps"
         stop "$APP_PID"
     done
+}
+steps_report() { # FILE: the median of each step of the app's start-up over the starts in FILE
+    awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); t[NR, kv[1]] = kv[2] } }
+    function median(from, to,   n, i, j, v, x) {
+        n = 0
+        for (i = 1; i <= NR; i++) v[++n] = t[i, to] - ((from == "") ? 0 : t[i, from])
+        for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { x = v[j]; v[j] = v[j - 1]; v[j - 1] = x }
+        return (n % 2) ? v[(n + 1) / 2] : int((v[n / 2] + v[n / 2 + 1]) / 2)
+    }
+    function step(label, from, to) { printf "      %-52s %4d ms\n", label, median(from, to) }
+    END {
+        if (NR == 0) exit
+        step("exec to main() (loading WebKitGTK and its libraries)", "", "main")
+        step("to Tauri setup (GTK start-up, the X display)", "main", "setup")
+        step("to the page starting to load (window, WebKit processes)", "setup", "navigation")
+        step("to the page script running (page, styles, scripts)", "navigation", "script")
+        step("to the session known (event listeners, session_info)", "script", "session")
+        step("to the first frame drawn (style, layout, paint)", "session", "paint")
+    }' "$1"
 }
 stat_ms() { # FILE: "median M  max X  (first F)" of the numbers in FILE
     sort -n "$1" | awk -v first="$(head -n 1 "$1")" '{ v[NR] = $1 } END {
@@ -124,6 +159,26 @@ for i in 1 2 3 4 5; do
 done
 log "start to first paint: $STARTS starts signed in"
 starts signedin
+
+# The floor: a blank WebKitGTK window (WEBKIT_DISABLE_COMPOSITING_MODE=1 as the app sets it).
+BLANK=(env WEBKIT_DISABLE_COMPOSITING_MODE=1 /usr/bin/python3 "$REPO/bench/blank_webkit.py")
+
+# --- starts as on a desktop ------------------------------------------------------------------
+# Above, the display resets whenever its last client leaves, so every start probes GLX
+# and there is no session bus. A desktop keeps its display (GTK caches the GL visuals it
+# chose on the root window: later apps skip the probe) and has a session bus; here the
+# first GTK app of the "session" (a blank WebKitGTK window) pays for the probe.
+dbus-daemon --session --nofork --nopidfile --address="unix:path=$DIR/bus" >"$DIR/dbus.log" 2>&1 &
+PIDS+=("$!")
+start_xvfb 1280x800x24 -noreset
+RESET_DISPLAY=$DISPLAY
+export DISPLAY=$XDISPLAY DBUS_SESSION_BUS_ADDRESS=unix:path=$DIR/bus
+log "start to first paint as on a desktop ($DISPLAY kept, a session bus): $STARTS starts signed in"
+launch "$DIR/prime.log" "${BLANK[@]}" && stop "$APP_PID"
+starts desktop
+starts desktop-blank "${BLANK[@]}"
+export DISPLAY=$RESET_DISPLAY
+unset DBUS_SESSION_BUS_ADDRESS
 
 # --- idle -----------------------------------------------------------------------------------
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; } # utime + stime of PID
@@ -187,15 +242,8 @@ ALL_PCT=$(pct $((a1 - a0 + k1 - k0)))
 stop "$SERVER_PID"
 
 # --- the floor: a blank WebKitGTK window in the same environment ------------------------------
-# (WEBKIT_DISABLE_COMPOSITING_MODE=1 as the app sets it for itself.)
-BLANK=(env WEBKIT_DISABLE_COMPOSITING_MODE=1 /usr/bin/python3 "$REPO/bench/blank_webkit.py")
 log "the floor: a blank WebKitGTK window (bench/blank_webkit.py), $STARTS starts, then ${CPU_SECONDS} s idle"
-: >"$DIR/blank.ms"
-for ((n = 0; n < STARTS; n++)); do
-    launch "$DIR/blank-$n.log" "${BLANK[@]}"
-    echo "$START_MS" >>"$DIR/blank.ms"
-    stop "$APP_PID"
-done
+starts blank "${BLANK[@]}"
 launch "$DIR/blank-idle.log" "${BLANK[@]}"
 sleep "$CPU_SECONDS"
 mapfile -t BLANK_KIDS < <(children "$APP_PID")
@@ -220,6 +268,12 @@ echo
 printf '  %-40s %s MiB (%s bytes)\n' "binary" "$SIZE_MIB" "$APP_BYTES"
 printf '  %-40s %s\n' "start to first paint, sign-in screen" "$(stat_ms "$DIR/signin.ms")"
 printf '  %-40s %s\n' "start to first paint, signed in" "$(stat_ms "$DIR/signedin.ms")"
+echo "    where it goes (medians, signed in):"
+steps_report "$DIR/signedin.steps"
+printf '  %-40s %s\n' "the same as on a desktop" "$(stat_ms "$DIR/desktop.ms")"
+printf '  %-40s %s\n' "  blank WebKitGTK window there" "$(stat_ms "$DIR/desktop-blank.ms")"
+echo "    where it goes (medians):"
+steps_report "$DIR/desktop.steps"
 [[ $COLD == 1 ]] && printf '  %-40s %s ms\n' "first start, page cache dropped" "$(head -n 1 "$DIR/signin.ms")"
 printf '  %-40s app %s %%, with WebKit processes %s %% of a core (last %s s of %s s)\n' "idle CPU, sync on" \
     "$APP_PCT" "$ALL_PCT" "$CPU_SECONDS" "$IDLE_SECONDS"
@@ -242,6 +296,8 @@ printf '  %-48s %-26s %s\n' \
     "binary <= $SIZE_TARGET_MIB MiB" "$SIZE_MIB MiB" "$(verdict "$SIZE_MIB" "$SIZE_TARGET_MIB")" \
     "first paint <= $START_TARGET_MS ms (slowest start)" "$SIGNIN_MAX / $SIGNEDIN_MAX ms" \
     "$(verdict "$((SIGNIN_MAX > SIGNEDIN_MAX ? SIGNIN_MAX : SIGNEDIN_MAX))" "$START_TARGET_MS")" \
+    "  the same as on a desktop (slowest start)" "$(max_ms "$DIR/desktop.ms") ms" \
+    "$(verdict "$(max_ms "$DIR/desktop.ms")" "$START_TARGET_MS")" \
     "idle CPU < $CPU_TARGET_PCT % (with WebKit processes)" "$ALL_PCT %" "$(verdict "$ALL_PCT" "$CPU_TARGET_PCT")" \
     "RSS <= $RSS_TARGET_MIB MiB (with WebKit processes)" "$ALL_RSS_MIB MiB" "$(verdict "$ALL_RSS_MIB" "$RSS_TARGET_MIB")" \
     "  the same as PSS (shared pages counted once)" "$ALL_PSS_MIB MiB" "$(verdict "$ALL_PSS_MIB" "$RSS_TARGET_MIB")"

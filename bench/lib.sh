@@ -129,20 +129,21 @@ start_server() { # ARGS...: start $SERVER_BIN on a free port, data in $DIR/data,
     done
 }
 
-start_xvfb() { # SIZE: start Xvfb (screen WxHxD) on the first free display from :90,
-    # logging to $DIR/xvfb.log; sets XDISPLAY (":N")
-    local d i
+start_xvfb() { # SIZE [ARGS...]: start Xvfb (screen WxHxD, more Xvfb ARGS) on the first
+    # free display from :90, logging to $DIR/xvfb-N.log; sets XDISPLAY (":N")
+    local d i size=$1
+    shift
     for ((d = 90; d < 190; d++)); do # a lock file or a socket means taken
         [[ -e /tmp/.X$d-lock || -e /tmp/.X11-unix/X$d ]] || break
     done
-    log "Xvfb on :$d"
-    Xvfb ":$d" -screen 0 "$1" -nolisten tcp >"$DIR/xvfb.log" 2>&1 &
+    log "Xvfb on :$d $*"
+    Xvfb ":$d" -screen 0 "$size" -nolisten tcp "$@" >"$DIR/xvfb-$d.log" 2>&1 &
     PIDS+=("$!")
     for ((i = 0; i < 100; i++)); do
         [[ -e /tmp/.X11-unix/X$d ]] && break
         sleep 0.05
     done
-    [[ -e /tmp/.X11-unix/X$d ]] || die "Xvfb :$d did not start: $(cat "$DIR/xvfb.log")"
+    [[ -e /tmp/.X11-unix/X$d ]] || die "Xvfb :$d did not start: $(cat "$DIR/xvfb-$d.log")"
     XDISPLAY=:$d
 }
 
