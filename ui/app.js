@@ -77,7 +77,24 @@ function showApp(session) {
   $("#set-user").textContent = session.username;
   $("#set-server").textContent = session.server;
   applySettings(session.settings);
+  // The state so far: its events may have been sent before this page loaded.
+  applyConnection(session.status.connection);
+  applySync(session.status.sync);
   show(app.view);
+}
+
+// Connection and sync views come as events and in session_info; each has a
+// `seq` (higher is newer), so an older one never replaces a newer one.
+function applyConnection(view) {
+  if (!view || view.seq < (app.connection.seq || 0)) return;
+  app.connection = { ...view, until: Date.now() + view.retry_in * 1000 };
+  renderStatus();
+}
+
+function applySync(view) {
+  if (!view || view.seq < (app.sync.seq || 0)) return;
+  app.sync = view;
+  renderStatus();
 }
 
 /** The `drag` event: the names of the files over the window, or none. */
@@ -157,11 +174,8 @@ window.addEventListener("DOMContentLoaded", async () => {
   // Each listen is a round trip to the app: made all at once, they cost one
   // before the first paint instead of seven.
   await Promise.all([
-    listen("connection", (e) => {
-      app.connection = { ...e.payload, until: Date.now() + e.payload.retry_in * 1000 };
-      renderStatus();
-    }),
-    listen("sync-status", (e) => { app.sync = e.payload; renderStatus(); }),
+    listen("connection", (e) => applyConnection(e.payload)),
+    listen("sync-status", (e) => applySync(e.payload)),
     listen("settings", (e) => applySettings(e.payload)),
     listen("signed-out", (e) => showSignIn(e.payload)),
     listen("server-event", (e) => { if (app.session) views.onEvent(e.payload); }),

@@ -18,6 +18,8 @@ pub struct SessionInfo {
     pub username: String,
     /// The preferences.
     pub settings: Settings,
+    /// The latest connection and sync state (the page missed their events).
+    pub status: crate::status::StatusView,
 }
 
 /// The `sync-status` event.
@@ -75,12 +77,13 @@ pub async fn activate(app: &AppHandle, client: Client) -> UiResult<SessionInfo> 
     let settings = state.settings();
     let sync = if settings.auto_sync { start_sync(app, &client) } else { None };
     if sync.is_none() {
-        let _ = app.emit("sync-status", SyncView::paused());
+        crate::status::sync(app, SyncView::paused());
     }
     *state.account.lock().await =
         Some(Account { client: client.clone(), username: session.username.clone(), sync, live });
     crate::tray::refresh(app);
-    Ok(SessionInfo { server: client.server().to_string(), username: session.username, settings })
+    let status = crate::status::current(app);
+    Ok(SessionInfo { server: client.server().to_string(), username: session.username, settings, status })
 }
 
 /// Stops the account's tasks and forgets it here (not on the server).
@@ -88,6 +91,7 @@ pub async fn deactivate(app: &AppHandle) -> Option<Client> {
     let state = app.state::<AppState>();
     let account = state.account.lock().await.take()?;
     account.live.cancel();
+    crate::status::clear(app);
     if let Some(sync) = account.sync {
         let _ = sync.stop().await;
     }
@@ -115,7 +119,7 @@ pub async fn set_sync(app: &AppHandle, on: bool) -> UiResult<Settings> {
                 if let Some(sync) = account.sync.take() {
                     let _ = sync.stop().await;
                 }
-                let _ = app.emit("sync-status", SyncView::paused());
+                crate::status::sync(app, SyncView::paused());
             }
             _ => {}
         }
@@ -141,7 +145,7 @@ fn start_sync(app: &AppHandle, client: &Client) -> Option<SyncHandle> {
         Ok(engine) => engine,
         Err(e) => {
             let view = SyncView { last_error: Some(e.message), ..SyncView::of(&stopped()) };
-            let _ = app.emit("sync-status", view);
+            crate::status::sync(app, view);
             return None;
         }
     };
@@ -152,7 +156,7 @@ fn start_sync(app: &AppHandle, client: &Client) -> Option<SyncHandle> {
     tauri::async_runtime::spawn(async move {
         loop {
             let view = SyncView::of(&status.borrow_and_update());
-            let _ = app.emit("sync-status", view);
+            crate::status::sync(&app, view);
             if status.changed().await.is_err() {
                 return;
             }

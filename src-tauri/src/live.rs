@@ -39,7 +39,7 @@ pub async fn run(app: AppHandle, client: Client, device_id: String, cancel: Canc
         let message = match connect(&client).await {
             Ok(socket) => {
                 backoff.reset();
-                let _ = app.emit("connection", ConnectionView { online: true, retry_in: 0, message: None });
+                crate::status::connection(&app, ConnectionView { online: true, retry_in: 0, message: None });
                 // Anything may have changed while we were away.
                 let _ = app.emit("server-event", serde_json::json!({"type": "resync"}));
                 match listen(&app, socket, &device_id, &cancel).await {
@@ -56,7 +56,7 @@ pub async fn run(app: AppHandle, client: Client, device_id: String, cancel: Canc
         let delay = backoff.next_delay();
         let retry_in = delay.as_secs().max(1);
         let view = ConnectionView { online: false, retry_in, message: Some(message) };
-        let _ = app.emit("connection", view);
+        crate::status::connection(&app, view);
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(delay) => {}

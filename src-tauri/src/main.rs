@@ -12,7 +12,9 @@ mod error;
 mod live;
 mod notify;
 mod state;
+mod status;
 mod tray;
+mod unload;
 
 use cloudbuffer_client::{Client, SessionStore};
 use tauri::{DragDropEvent, Emitter, Manager, WindowEvent};
@@ -40,6 +42,7 @@ fn main() {
     let builder = builder.plugin(tauri_plugin_notification::init());
     builder
         .manage(AppState::new(store))
+        .manage(status::Published::default())
         .invoke_handler(tauri::generate_handler![
             commands::session_info,
             commands::sign_in,
@@ -81,6 +84,7 @@ fn main() {
                 // Keep syncing in the tray.
                 api.prevent_close();
                 let _ = window.hide();
+                unload::hidden(window.app_handle());
             }
             WindowEvent::DragDrop(drop) => {
                 let app = window.app_handle();

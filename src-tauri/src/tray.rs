@@ -109,6 +109,7 @@ fn xembed_tray() -> bool {
 /// Shows and focuses the main window.
 pub fn show_window(app: &AppHandle) {
     if let Some(window) = app.get_webview_window("main") {
+        crate::unload::showing(&window);
         let _ = window.unminimize();
         let _ = window.show();
         let _ = window.set_focus();

@@ -2,7 +2,8 @@
 //! server: "Send clipboard now" with auto-sync off; a file clip shown with
 //! its size; deleting a clip; sharing a clip (the link serves its text) and
 //! copying the link; an upload's progress bar moving; deleting a file;
-//! Alt+1…4 switching views.
+//! Alt+1…4 switching views; restarted, the app shows sync as it left it
+//! (paused).
 //!
 //! Needs what `desktop.rs` needs (scripts/test.sh installs it).
 
@@ -23,6 +24,7 @@ async fn clips_and_files_can_be_sent_shared_and_deleted() {
     std::fs::File::create(&big).unwrap().set_len(256 << 20).unwrap();
     let running =
         start_signed_in(&tools, &[("CLOUDBUFFER_DESKTOP_PICK", big.to_string_lossy().into_owned())]).await;
+    let mut running = running;
     let SignedIn { app, server, password, display, .. } = &running;
     let phone = Client::new(&server.url).unwrap();
     phone.login("alice", password, "phone").await.unwrap();
@@ -129,4 +131,16 @@ async fn clips_and_files_can_be_sent_shared_and_deleted() {
         )
         .await;
     }
+
+    // Restarted, the saved session comes back with sync still off, and the
+    // status says so (its events were sent before the page had loaded).
+    running.restart().await;
+    let app = &running.app;
+    app.wait("the switch shows sync off", 10, "!document.querySelector('#auto-sync').checked").await;
+    app.wait(
+        "the status says paused",
+        10,
+        "document.querySelector('#status').textContent.includes('paused')",
+    )
+    .await;
 }

@@ -15,13 +15,14 @@ use crate::state::{AppState, Settings};
 
 /// The signed-in account, if any.
 #[tauri::command]
-pub async fn session_info(state: State<'_, AppState>) -> UiResult<Option<SessionInfo>> {
+pub async fn session_info(app: AppHandle, state: State<'_, AppState>) -> UiResult<Option<SessionInfo>> {
     state.restored().await;
     let guard = state.account.lock().await;
     Ok(guard.as_ref().map(|a| SessionInfo {
         server: a.client.server().to_string(),
         username: a.username.clone(),
         settings: state.settings(),
+        status: crate::status::current(&app),
     }))
 }
 

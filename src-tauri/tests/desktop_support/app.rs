@@ -5,7 +5,7 @@
 use cloudbuffer_tests::{cloudbuffer_bin, TestServer};
 
 use super::bus::SessionBus;
-use super::{app_env, driver, xvfb, Driver, Guard, Session, Tools};
+use super::{app_env, driver_logging_to, xvfb, Driver, Guard, Session, Tools};
 
 /// The app binary under test.
 pub const APP: &str = env!("CARGO_BIN_EXE_cloudbuffer-desktop");
@@ -38,10 +38,33 @@ pub async fn start_signed_in(tools: &Tools, env: &[(&str, String)]) -> SignedIn 
     let mut all = app_env(&display, home.path());
     all.push(("DBUS_SESSION_BUS_ADDRESS".into(), bus.address.clone()));
     all.extend(env.iter().map(|(key, value)| (key.to_string(), value.clone())));
-    let driver = driver(tools, &all).await;
+    let driver = driver_logging_to(tools, &all, &home.path().join("app.log")).await;
     let app = Session::start(&driver.url, APP).await;
     sign_in(&app, &server.url, "alice", &password).await;
     SignedIn { app, driver, bus, server, password, display, _xvfb: xvfb, _home: home }
+}
+
+impl SignedIn {
+    /// What the app (and the drivers) wrote on standard error so far.
+    pub fn app_log(&self) -> String {
+        std::fs::read_to_string(self._home.path().join("app.log")).unwrap_or_default()
+    }
+
+    /// Quits the app and starts it again (signed in with the saved session).
+    pub async fn restart(&mut self) {
+        self.app.close().await;
+        self.app = Session::start(&self.driver.url, APP).await;
+        self.app.wait("the app shows signed in", 20, "!document.querySelector('#app').hidden").await;
+    }
+}
+
+impl Drop for SignedIn {
+    /// A failed test shows what the app said.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- the app's standard error ---\n{}", self.app_log());
+        }
+    }
 }
 
 /// Signs in through the form and waits until sync is online.

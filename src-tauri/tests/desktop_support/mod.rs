@@ -135,13 +135,23 @@ impl Drop for Driver {
 /// Starts tauri-driver with `env` (the app it launches inherits it) and
 /// waits for its `/status` to say ready.
 pub async fn driver(tools: &Tools, env: &[(String, String)]) -> Driver {
+    start_driver(tools, env, Stdio::inherit()).await
+}
+
+/// [`driver`], with its and the app's standard error written to `log`.
+pub async fn driver_logging_to(tools: &Tools, env: &[(String, String)], log: &Path) -> Driver {
+    let file = std::fs::File::create(log).expect("driver log");
+    start_driver(tools, env, Stdio::from(file)).await
+}
+
+async fn start_driver(tools: &Tools, env: &[(String, String)], stderr: Stdio) -> Driver {
     let (port, native) = (free_port(), free_port());
     let mut command = Command::new(&tools.tauri_driver);
     command
         .args(["--port", &port.to_string(), "--native-port", &native.to_string(), "--native-driver"])
         .arg(&tools.webkit_driver)
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .process_group(0);
     for (key, value) in env {
         command.env(key, value);

@@ -59,6 +59,11 @@ impl Session {
 
     /// Ends the session (the driver closes the app).
     pub async fn end(self) {
+        self.close().await;
+    }
+
+    /// Ends the session, for a holder that starts another in its place.
+    pub async fn close(&self) {
         let _ = self.http.delete(&self.base).send().await;
     }
 

@@ -77,6 +77,25 @@ fn text_property(x: &RustConnection, window: Window, property: u32) -> String {
 }
 
 /// True while process `pid` runs (not gone, not a zombie).
+/// How many of `pid`'s descendants are WebKit web processes (a page loaded).
+pub fn web_processes(pid: u32) -> usize {
+    let mut pending = vec![pid];
+    let mut count = 0;
+    while let Some(pid) = pending.pop() {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten();
+        for task in tasks {
+            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for child in children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()) {
+                let comm = std::fs::read_to_string(format!("/proc/{child}/comm")).unwrap_or_default();
+                // The kernel keeps 15 characters of the name.
+                count += usize::from(comm.starts_with("WebKitWebProces") && process_running(child));
+                pending.push(child);
+            }
+        }
+    }
+    count
+}
+
 pub fn process_running(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
