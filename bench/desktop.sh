@@ -14,9 +14,13 @@
 #   idle    - the app signed in with sync on, left alone for BENCH_DESKTOP_IDLE_SECONDS
 #             [300]; then the CPU it used over the last BENCH_DESKTOP_CPU_SECONDS [60]
 #             and its RSS, the app process alone and with its WebKit child processes
+#   tray    - the same with the window closed to the tray (a StatusNotifier watcher on
+#             the bus plays the panel) for BENCH_DESKTOP_TRAY_SECONDS [120]: the page is
+#             unloaded a minute after the window is hidden
 # and prints the figures with PASS/MISS per target. Misses are results, not errors.
 #
-# Knobs (environment): BENCH_DESKTOP_STARTS [5], BENCH_DESKTOP_IDLE_SECONDS [300], BENCH_DESKTOP_COLD [0],
+# Knobs (environment): BENCH_DESKTOP_STARTS [5], BENCH_DESKTOP_IDLE_SECONDS [300],
+# BENCH_DESKTOP_TRAY_SECONDS [120], BENCH_DESKTOP_COLD [0],
 # BENCH_DESKTOP_APP (a built app to measure instead of building one),
 # BENCH_DESKTOP_CPU_SECONDS [60], BENCH_DIR [/var/tmp], BENCH_SERVER_BIN, BENCH_KEEP=1,
 # CARGO_TARGET_DIR [$HOME/.cache/cloudbuffer/target]. See bench/README.md.
@@ -25,6 +29,7 @@ set -euo pipefail
 STARTS=${BENCH_DESKTOP_STARTS:-5}
 COLD=${BENCH_DESKTOP_COLD:-0}
 IDLE_SECONDS=${BENCH_DESKTOP_IDLE_SECONDS:-300}
+TRAY_SECONDS=${BENCH_DESKTOP_TRAY_SECONDS:-120}
 CPU_SECONDS=${BENCH_DESKTOP_CPU_SECONDS:-60}
 BASE=${BENCH_DIR:-/var/tmp}
 KEEP=${BENCH_KEEP:-0}
@@ -38,17 +43,18 @@ RSS_TARGET_MIB=150
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$REPO/bench/lib.sh" # log, die, cleanup trap, run/stop, ensure_cmds, start_server, ...
 
-for v in STARTS IDLE_SECONDS CPU_SECONDS; do
+for v in STARTS IDLE_SECONDS TRAY_SECONDS CPU_SECONDS; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_DESKTOP_$v must be a positive integer, not '${!v}'"
 done
-((CPU_SECONDS <= IDLE_SECONDS)) || die "BENCH_DESKTOP_CPU_SECONDS must not exceed BENCH_DESKTOP_IDLE_SECONDS"
+((CPU_SECONDS <= IDLE_SECONDS && CPU_SECONDS <= TRAY_SECONDS)) ||
+    die "BENCH_DESKTOP_CPU_SECONDS must not exceed BENCH_DESKTOP_IDLE_SECONDS or BENCH_DESKTOP_TRAY_SECONDS"
 
 # --- tools, build ------------------------------------------------------------------------
 command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust: https://rustup.rs)"
 ensure_cmds curl
 "$REPO/scripts/desktop-deps.sh" >/dev/null || die "could not install the desktop app's packages"
-"$REPO/scripts/system-deps.sh" xvfb xauth python3-gi gir1.2-webkit2-4.1 >&2 ||
-    die "could not install Xvfb and WebKitGTK's Python bindings"
+"$REPO/scripts/system-deps.sh" xvfb xauth python3-gi gir1.2-webkit2-4.1 python3-xlib >&2 ||
+    die "could not install Xvfb and the Python bindings of WebKitGTK and X"
 
 log "building (the desktop profile, as shipped; CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
 [[ -n ${BENCH_DESKTOP_APP:-} ]] ||
@@ -171,7 +177,7 @@ BLANK=(env WEBKIT_DISABLE_COMPOSITING_MODE=1 /usr/bin/python3 "$REPO/bench/blank
 dbus-daemon --session --nofork --nopidfile --address="unix:path=$DIR/bus" >"$DIR/dbus.log" 2>&1 &
 PIDS+=("$!")
 start_xvfb 1280x800x24 -noreset
-RESET_DISPLAY=$DISPLAY
+RESET_DISPLAY=$DISPLAY DESKTOP_DISPLAY=$XDISPLAY
 export DISPLAY=$XDISPLAY DBUS_SESSION_BUS_ADDRESS=unix:path=$DIR/bus
 log "start to first paint as on a desktop ($DISPLAY kept, a session bus): $STARTS starts signed in"
 launch "$DIR/prime.log" "${BLANK[@]}" && stop "$APP_PID"
@@ -239,6 +245,36 @@ stop "$APP_PID"
 pct() { awk -v c="$1" -v hz="$HZ" -v ns=$((t1 - t0)) 'BEGIN { printf "%.2f", (c / hz) / (ns / 1e9) * 100 }'; }
 APP_PCT=$(pct $((a1 - a0)))
 ALL_PCT=$(pct $((a1 - a0 + k1 - k0)))
+
+# --- idle in the tray -------------------------------------------------------------------------
+# As on a desktop with a panel: a StatusNotifier watcher on the session bus, so the app
+# shows a tray icon and closing its window hides it; the page is unloaded a minute later.
+log "in the tray: the window closed, the app left alone for ${TRAY_SECONDS} s (CPU over the last ${CPU_SECONDS} s)"
+export DISPLAY=$DESKTOP_DISPLAY DBUS_SESSION_BUS_ADDRESS=unix:path=$DIR/bus
+/usr/bin/python3 "$REPO/bench/tray_session.py" watcher >"$DIR/watcher.log" 2>&1 &
+PIDS+=("$!")
+for ((i = 0; i < 100; i++)); do
+    grep -q '^watching' "$DIR/watcher.log" && break
+    sleep 0.05
+done
+grep -q '^watching' "$DIR/watcher.log" || die "the StatusNotifier watcher did not start: $(cat "$DIR/watcher.log")"
+launch "$DIR/tray.log"
+sleep 2 # the tray icon is made after the first paint
+/usr/bin/python3 "$REPO/bench/tray_session.py" close "$APP_PID" || die "could not close the app's window"
+sleep $((TRAY_SECONDS - CPU_SECONDS))
+kill -0 "$APP_PID" 2>/dev/null || die "closing the window quit the app (no tray?): $(tail -n 20 "$DIR/tray.log")"
+mapfile -t KIDS < <(children "$APP_PID")
+t0=$(now_ns) a0=$(ticks "$APP_PID") k0=$(sum_ticks "${KIDS[@]}")
+sleep "$CPU_SECONDS"
+t1=$(now_ns) a1=$(ticks "$APP_PID") k1=$(sum_ticks "${KIDS[@]}")
+TRAY_PCT=$(pct $((a1 - a0 + k1 - k0)))
+TRAY_RSS=$(sum_rss "$APP_PID" "${KIDS[@]}")
+TRAY_PSS=$(sum_smaps Pss "$APP_PID" "${KIDS[@]}")
+TRAY_USS=$(($(sum_smaps Private_Clean "$APP_PID" "${KIDS[@]}") + $(sum_smaps Private_Dirty "$APP_PID" "${KIDS[@]}")))
+TRAY_KIDS=$(for p in "${KIDS[@]}"; do cat "/proc/$p/comm" 2>/dev/null; done | sort | uniq -c | awk '{ printf "%s%s x%s", sep, $2, $1; sep = ", " }')
+stop "$APP_PID"
+export DISPLAY=$RESET_DISPLAY
+unset DBUS_SESSION_BUS_ADDRESS
 stop "$SERVER_PID"
 
 # --- the floor: a blank WebKitGTK window in the same environment ------------------------------
@@ -281,6 +317,9 @@ printf '  %-40s app %s MiB, with WebKit processes %s MiB\n' "RSS after ${IDLE_SE
 printf '  %-40s app %s MiB, with WebKit processes %s MiB (USS %s MiB)\n' "PSS after ${IDLE_SECONDS} s" \
     "$(kib_to_mib "$APP_PSS")" "$ALL_PSS_MIB" "$(kib_to_mib "$ALL_USS")"
 printf '  %-40s %s\n' "child processes" "${KID_NAMES:-none}"
+printf '  %-40s RSS %s MiB, PSS %s MiB (USS %s MiB), CPU %s %% of a core; children: %s\n' \
+    "in the tray after ${TRAY_SECONDS} s (page unloaded)" "$(kib_to_mib "$TRAY_RSS")" "$(kib_to_mib "$TRAY_PSS")" \
+    "$(kib_to_mib "$TRAY_USS")" "$TRAY_PCT" "${TRAY_KIDS:-none}"
 printf '  %-40s first paint %s; after %s s RSS %s MiB, PSS %s MiB (USS %s MiB)\n' \
     "blank WebKitGTK window (the floor)" "$(stat_ms "$DIR/blank.ms")" "$CPU_SECONDS" \
     "$(kib_to_mib "$BLANK_RSS")" "$(kib_to_mib "$BLANK_PSS")" "$(kib_to_mib "$BLANK_USS")"
@@ -300,4 +339,6 @@ printf '  %-48s %-26s %s\n' \
     "$(verdict "$(max_ms "$DIR/desktop.ms")" "$START_TARGET_MS")" \
     "idle CPU < $CPU_TARGET_PCT % (with WebKit processes)" "$ALL_PCT %" "$(verdict "$ALL_PCT" "$CPU_TARGET_PCT")" \
     "RSS <= $RSS_TARGET_MIB MiB (with WebKit processes)" "$ALL_RSS_MIB MiB" "$(verdict "$ALL_RSS_MIB" "$RSS_TARGET_MIB")" \
-    "  the same as PSS (shared pages counted once)" "$ALL_PSS_MIB MiB" "$(verdict "$ALL_PSS_MIB" "$RSS_TARGET_MIB")"
+    "  the same as PSS (shared pages counted once)" "$ALL_PSS_MIB MiB" "$(verdict "$ALL_PSS_MIB" "$RSS_TARGET_MIB")" \
+    "  in the tray, RSS" "$(kib_to_mib "$TRAY_RSS") MiB" "$(verdict "$(kib_to_mib "$TRAY_RSS")" "$RSS_TARGET_MIB")" \
+    "  in the tray, PSS" "$(kib_to_mib "$TRAY_PSS") MiB" "$(verdict "$(kib_to_mib "$TRAY_PSS")" "$RSS_TARGET_MIB")"
