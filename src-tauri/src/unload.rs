@@ -3,11 +3,14 @@
 //! after the window was hidden, and the page is loaded again when the window
 //! is shown. Sync, live events and notifications run in the app process and
 //! go on meanwhile; the page asks for the current state when it loads.
+//! While files upload, the page (their progress bars) is kept.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tauri::{AppHandle, Manager, WebviewWindow};
+
+use crate::state::AppState;
 
 /// How long a hidden window keeps its page, so that reopening it soon after
 /// closing it is instant. `CLOUDBUFFER_DESKTOP_UNLOAD_SECONDS` overrides it
@@ -35,6 +38,10 @@ pub fn hidden(app: &AppHandle) {
         tokio::time::sleep(keep_hidden_page()).await;
         if GENERATION.load(Ordering::SeqCst) != generation {
             return; // shown (or hidden again) since
+        }
+        if !app.state::<AppState>().uploading.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+            hidden(&app); // try again later
+            return;
         }
         if let Some(window) = app.get_webview_window("main") {
             if !window.is_visible().unwrap_or(true) && !UNLOADED.swap(true, Ordering::SeqCst) {
