@@ -15,6 +15,7 @@ mod state;
 mod status;
 mod tray;
 mod unload;
+mod window;
 
 use cloudbuffer_client::{Client, SessionStore};
 use tauri::{DragDropEvent, Emitter, Manager, WindowEvent};
@@ -70,11 +71,7 @@ fn main() {
             // the window, made hidden, once the UI has rendered (ui_rendered)
             // or after a few seconds whatever happens.
             restore(app.handle());
-            let handle = app.handle().clone();
-            tauri::async_runtime::spawn(async move {
-                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-                commands::reveal(&handle);
-            });
+            window::starting(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| match event {

@@ -43,7 +43,7 @@ fn build(app: &AppHandle) -> tauri::Result<()> {
         .tooltip("Cloud Buffer")
         .menu(&menu)
         .on_menu_event(|app, event| match event.id.as_ref() {
-            "open" => show_window(app),
+            "open" => crate::window::show(app),
             "sync" => {
                 let app = app.clone();
                 let on = !app.state::<AppState>().settings().auto_sync;
@@ -61,7 +61,7 @@ fn build(app: &AppHandle) -> tauri::Result<()> {
                 ..
             } = event
             {
-                show_window(tray.app_handle());
+                crate::window::show(tray.app_handle());
             }
         })
         .build(app)?;
@@ -104,16 +104,6 @@ fn xembed_tray() -> bool {
         return false;
     }
     matches!(x.get_selection_owner(atom.atom).map(|c| c.reply()), Ok(Ok(owner)) if owner.owner != 0)
-}
-
-/// Shows and focuses the main window.
-pub fn show_window(app: &AppHandle) {
-    if let Some(window) = app.get_webview_window("main") {
-        crate::unload::showing(&window);
-        let _ = window.unminimize();
-        let _ = window.show();
-        let _ = window.set_focus();
-    }
 }
 
 /// Brings the menu in line with the settings.

@@ -1,7 +1,7 @@
 //! While the window sits in the tray, its page is unloaded: WebKit's web
 //! process (about 150 MiB RSS, most of what the app costs) is ended a while
 //! after the window was hidden, and the page is loaded again when the window
-//! is shown. Sync, live events and notifications run in the app process and
+//! is opened (it shows once the page has rendered: `window.rs`). Sync, live events and notifications run in the app process and
 //! go on meanwhile; the page asks for the current state when it loads.
 //! While files upload, the page (their progress bars) is kept.
 
@@ -51,12 +51,19 @@ pub fn hidden(app: &AppHandle) {
     });
 }
 
-/// The window is about to be shown: load its page again if it was unloaded.
-pub fn showing(window: &WebviewWindow) {
+/// The window is about to be shown: a pending unload is called off, and an
+/// unloaded page is loaded again. True when it is being loaded again (the
+/// window should wait for it to render).
+pub fn restore_page(window: &WebviewWindow) -> bool {
     GENERATION.fetch_add(1, Ordering::SeqCst);
-    if UNLOADED.swap(false, Ordering::SeqCst) {
-        if let Err(e) = window.reload() {
+    if !UNLOADED.swap(false, Ordering::SeqCst) {
+        return false;
+    }
+    match window.reload() {
+        Ok(()) => true,
+        Err(e) => {
             eprintln!("cloudbuffer-desktop: cannot reload the window: {e}");
+            false
         }
     }
 }

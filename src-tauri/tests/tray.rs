@@ -94,9 +94,16 @@ async fn the_tray_keeps_the_app_syncing_with_its_window_closed() {
     assert_eq!(web_processes(pid), 0, "the hidden page stays unloaded");
 
     // "Open Cloud Buffer" brings the window back with its page loaded anew.
+    let clicked = std::time::Instant::now();
     menu.click("Open Cloud Buffer");
     eventually("the window shows again", 10, || async { window.shown() }).await;
+    let mapped = clicked.elapsed();
     eventually("the page is painted again", 15, || async { paints() == 2 }).await;
+    // A figure for the record (the debug build), not a target.
+    eprintln!(
+        "reopened from the tray: window mapped after {mapped:?}, page painted after {:?}",
+        clicked.elapsed()
+    );
     assert_eq!(web_processes(pid), 1, "the shown page has its web process");
 
     // "Quit" ends the app.

@@ -79,22 +79,11 @@ pub async fn set_notifications(state: State<'_, AppState>, on: bool) -> UiResult
     state.update_settings(|s| s.notifications = on)
 }
 
-/// The UI has rendered its first screen: the window, made hidden, is shown
-/// now. A WebKitGTK view drawn before its page has rendered blocks the main
-/// thread for up to 500 ms waiting for the web process, which may itself be
-/// waiting for the page's files, served on that thread (measured: one start
-/// in three took 0.5 s longer on a desktop-like display with a session bus).
+/// The UI has rendered its first screen: a window waiting for that (at
+/// start-up, or reopened from the tray) shows now (see `window.rs`).
 #[tauri::command]
 pub fn ui_rendered(app: AppHandle) {
-    reveal(&app);
-}
-
-/// Shows the window the first time only: after that, hiding it (to the
-/// tray) is the user's choice. Also called on a timer in case the UI never
-/// renders, so that a broken page still shows a window.
-pub fn reveal(app: &AppHandle) {
-    static SHOWN: std::sync::Once = std::sync::Once::new();
-    SHOWN.call_once(|| crate::tray::show_window(app));
+    crate::window::page_rendered(&app);
 }
 
 /// The UI painted its first frame: with `CLOUDBUFFER_DESKTOP_TIMING` set,
