@@ -222,29 +222,37 @@ top_mappings() { # PIDS: the 8 largest mappings by RSS summed over PIDS: "RSS PS
         /^[0-9a-f]+-[0-9a-f]+ / { name = ($6 == "") ? "[anonymous]" : $6; sub(".*/", "", name) }
         $1 == "Rss:" { rss[name] += $2 }
         $1 == "Pss:" { pss[name] += $2 }
-        END { for (n in rss) printf "%d %d %s\n", rss[n], pss[n], n }' | sort -rn | head -n 8
+        END { for (n in rss) printf "%d %d %s\n", rss[n], pss[n], n }' | sort -rn | awk 'NR <= 8'
+    # (not head: with pipefail, sort killed by SIGPIPE once head has quit would end the run)
 }
 log "idle: the app signed in with sync on for ${IDLE_SECONDS} s (CPU over the last ${CPU_SECONDS} s)"
 launch "$DIR/idle.log"
-grep -qi 'sync' "$DIR/idle.log" && log "app log: $(grep -i 'sync' "$DIR/idle.log" | head -n 3)"
-sleep $((IDLE_SECONDS - CPU_SECONDS))
-mapfile -t KIDS < <(children "$APP_PID")
+grep -qi 'sync' "$DIR/idle.log" && log "app log: $(grep -i -m 3 'sync' "$DIR/idle.log")"
 HZ=$(getconf CLK_TCK)
-t0=$(now_ns) a0=$(ticks "$APP_PID") k0=$(sum_ticks "${KIDS[@]}")
-sleep "$CPU_SECONDS"
-t1=$(now_ns) a1=$(ticks "$APP_PID") k1=$(sum_ticks "${KIDS[@]}")
-kill -0 "$APP_PID" 2>/dev/null || die "the app died while idle: $(tail -n 20 "$DIR/idle.log")"
-APP_RSS=$(sum_rss "$APP_PID")
-ALL_RSS=$(sum_rss "$APP_PID" "${KIDS[@]}")
-ALL_PSS=$(sum_smaps Pss "$APP_PID" "${KIDS[@]}")
-ALL_USS=$(($(sum_smaps Private_Clean "$APP_PID" "${KIDS[@]}") + $(sum_smaps Private_Dirty "$APP_PID" "${KIDS[@]}")))
-APP_PSS=$(sum_smaps Pss "$APP_PID")
-TOP_MAPPINGS=$(top_mappings "$APP_PID" "${KIDS[@]}")
-KID_NAMES=$(for p in "${KIDS[@]}"; do cat "/proc/$p/comm" 2>/dev/null; done | sort | uniq -c | awk '{ printf "%s%s x%s", sep, $2, $1; sep = ", " }')
+pct() { awk -v c="$1" -v hz="$HZ" -v ns="$2" 'BEGIN { printf "%.2f", (c / hz) / (ns / 1e9) * 100 }'; } # TICKS NS
+measure() { # PREFIX PID: the CPU that PID and its descendants use over the next CPU_SECONDS,
+    # then their memory (KiB); sets PREFIX{APP,ALL}_PCT, PREFIX{APP,ALL}_RSS, PREFIX{APP,ALL}_PSS,
+    # PREFIXALL_USS, PREFIXTOP_MAPPINGS and PREFIXKID_NAMES. Fails if PID has died.
+    local n=$1 pid=$2 t0 t1 a0 a1 k0 k1 kids
+    mapfile -t kids < <(children "$pid")
+    t0=$(now_ns) a0=$(ticks "$pid") k0=$(sum_ticks "${kids[@]}")
+    sleep "$CPU_SECONDS"
+    t1=$(now_ns) a1=$(ticks "$pid") k1=$(sum_ticks "${kids[@]}")
+    kill -0 "$pid" 2>/dev/null || return 1
+    printf -v "${n}APP_PCT" %s "$(pct $((a1 - a0)) $((t1 - t0)))"
+    printf -v "${n}ALL_PCT" %s "$(pct $((a1 - a0 + k1 - k0)) $((t1 - t0)))"
+    printf -v "${n}APP_RSS" %s "$(sum_rss "$pid")"
+    printf -v "${n}ALL_RSS" %s "$(sum_rss "$pid" "${kids[@]}")"
+    printf -v "${n}APP_PSS" %s "$(sum_smaps Pss "$pid")"
+    printf -v "${n}ALL_PSS" %s "$(sum_smaps Pss "$pid" "${kids[@]}")"
+    printf -v "${n}ALL_USS" %s $(($(sum_smaps Private_Clean "$pid" "${kids[@]}") + $(sum_smaps Private_Dirty "$pid" "${kids[@]}")))
+    printf -v "${n}TOP_MAPPINGS" %s "$(top_mappings "$pid" "${kids[@]}")"
+    printf -v "${n}KID_NAMES" %s "$(for p in "${kids[@]}"; do cat "/proc/$p/comm" 2>/dev/null; done | sort | uniq -c |
+        awk '{ printf "%s%s x%s", sep, $2, $1; sep = ", " }')"
+}
+sleep $((IDLE_SECONDS - CPU_SECONDS))
+measure "" "$APP_PID" || die "the app died while idle: $(tail -n 20 "$DIR/idle.log")"
 stop "$APP_PID"
-pct() { awk -v c="$1" -v hz="$HZ" -v ns=$((t1 - t0)) 'BEGIN { printf "%.2f", (c / hz) / (ns / 1e9) * 100 }'; }
-APP_PCT=$(pct $((a1 - a0)))
-ALL_PCT=$(pct $((a1 - a0 + k1 - k0)))
 
 # --- idle in the tray -------------------------------------------------------------------------
 # As on a desktop with a panel: a StatusNotifier watcher on the session bus, so the app
@@ -263,15 +271,7 @@ sleep 2 # the tray icon is made after the first paint
 /usr/bin/python3 "$REPO/bench/tray_session.py" close "$APP_PID" || die "could not close the app's window"
 sleep $((TRAY_SECONDS - CPU_SECONDS))
 kill -0 "$APP_PID" 2>/dev/null || die "closing the window quit the app (no tray?): $(tail -n 20 "$DIR/tray.log")"
-mapfile -t KIDS < <(children "$APP_PID")
-t0=$(now_ns) a0=$(ticks "$APP_PID") k0=$(sum_ticks "${KIDS[@]}")
-sleep "$CPU_SECONDS"
-t1=$(now_ns) a1=$(ticks "$APP_PID") k1=$(sum_ticks "${KIDS[@]}")
-TRAY_PCT=$(pct $((a1 - a0 + k1 - k0)))
-TRAY_RSS=$(sum_rss "$APP_PID" "${KIDS[@]}")
-TRAY_PSS=$(sum_smaps Pss "$APP_PID" "${KIDS[@]}")
-TRAY_USS=$(($(sum_smaps Private_Clean "$APP_PID" "${KIDS[@]}") + $(sum_smaps Private_Dirty "$APP_PID" "${KIDS[@]}")))
-TRAY_KIDS=$(for p in "${KIDS[@]}"; do cat "/proc/$p/comm" 2>/dev/null; done | sort | uniq -c | awk '{ printf "%s%s x%s", sep, $2, $1; sep = ", " }')
+measure TRAY_ "$APP_PID" || die "the app died in the tray: $(tail -n 20 "$DIR/tray.log")"
 stop "$APP_PID"
 export DISPLAY=$RESET_DISPLAY
 unset DBUS_SESSION_BUS_ADDRESS
@@ -323,8 +323,8 @@ printf '  %-40s app %s MiB, with WebKit processes %s MiB (USS %s MiB)\n' "PSS af
     "$(kib_to_mib "$APP_PSS")" "$ALL_PSS_MIB" "$(kib_to_mib "$ALL_USS")"
 printf '  %-40s %s\n' "child processes" "${KID_NAMES:-none}"
 printf '  %-40s RSS %s MiB, PSS %s MiB (USS %s MiB), CPU %s %% of a core; children: %s\n' \
-    "in the tray after ${TRAY_SECONDS} s (page unloaded)" "$(kib_to_mib "$TRAY_RSS")" "$(kib_to_mib "$TRAY_PSS")" \
-    "$(kib_to_mib "$TRAY_USS")" "$TRAY_PCT" "${TRAY_KIDS:-none}"
+    "in the tray after ${TRAY_SECONDS} s (page unloaded)" "$(kib_to_mib "$TRAY_ALL_RSS")" "$(kib_to_mib "$TRAY_ALL_PSS")" \
+    "$(kib_to_mib "$TRAY_ALL_USS")" "$TRAY_ALL_PCT" "${TRAY_KID_NAMES:-none}"
 printf '  %-40s first paint %s; after %s s RSS %s MiB, PSS %s MiB (USS %s MiB)\n' \
     "blank WebKitGTK window (the floor)" "$(stat_ms "$DIR/blank.ms")" "$CPU_SECONDS" \
     "$(kib_to_mib "$BLANK_RSS")" "$(kib_to_mib "$BLANK_PSS")" "$(kib_to_mib "$BLANK_USS")"
@@ -345,5 +345,5 @@ printf '  %-48s %-26s %s\n' \
     "idle CPU < $CPU_TARGET_PCT % (with WebKit processes)" "$ALL_PCT %" "$(verdict "$ALL_PCT" "$CPU_TARGET_PCT")" \
     "RSS <= $RSS_TARGET_MIB MiB (with WebKit processes)" "$ALL_RSS_MIB MiB" "$(verdict "$ALL_RSS_MIB" "$RSS_TARGET_MIB")" \
     "  the same as PSS (shared pages counted once)" "$ALL_PSS_MIB MiB" "$(verdict "$ALL_PSS_MIB" "$RSS_TARGET_MIB")" \
-    "  in the tray, RSS" "$(kib_to_mib "$TRAY_RSS") MiB" "$(verdict "$(kib_to_mib "$TRAY_RSS")" "$RSS_TARGET_MIB")" \
-    "  in the tray, PSS" "$(kib_to_mib "$TRAY_PSS") MiB" "$(verdict "$(kib_to_mib "$TRAY_PSS")" "$RSS_TARGET_MIB")"
+    "  in the tray, RSS" "$(kib_to_mib "$TRAY_ALL_RSS") MiB" "$(verdict "$(kib_to_mib "$TRAY_ALL_RSS")" "$RSS_TARGET_MIB")" \
+    "  in the tray, PSS" "$(kib_to_mib "$TRAY_ALL_PSS") MiB" "$(verdict "$(kib_to_mib "$TRAY_ALL_PSS")" "$RSS_TARGET_MIB")"

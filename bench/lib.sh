@@ -98,7 +98,7 @@ free_port() { # a port nothing listens on (racy, but only we start servers here)
 }
 
 json_field() { # FILE KEY: the first string or integer value of "KEY" (flat JSON is enough here)
-    sed -n -E 's/.*"'"$2"'"[[:space:]]*:[[:space:]]*("([^"]*)"|(-?[0-9]+)).*/\2\3/p' "$1" | head -n 1
+    sed -n -E 's/.*"'"$2"'"[[:space:]]*:[[:space:]]*("([^"]*)"|(-?[0-9]+)).*/\2\3/p' "$1" | awk 'NR == 1' # not head: with pipefail, a SIGPIPE to sed would fail the run
 }
 
 # --- the server under test ------------------------------------------------------------
