@@ -91,10 +91,11 @@ pub async fn deactivate(app: &AppHandle) -> Option<Client> {
     let state = app.state::<AppState>();
     let account = state.account.lock().await.take()?;
     account.live.cancel();
-    crate::status::clear(app);
     if let Some(sync) = account.sync {
         let _ = sync.stop().await;
     }
+    // After the engine has stopped, so that its last report is cleared too.
+    crate::status::clear(app);
     Some(account.client)
 }
 
