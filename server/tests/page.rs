@@ -1,95 +1,15 @@
-//! The share page `GET /s/{token}` for phones: every state renders as an
-//! HTML page with the right status and headers, the password form flow
-//! works without JavaScript, previews never burn a limited link, and user
-//! data is escaped.
+//! The share page `GET /s/{token}` for phones, what it shows: files (with
+//! image previews where they burn nothing), texts (a limited one only on
+//! request), user data escaped, and its place in the OpenAPI document.
+//! The link states (password, 404, 410, 429) are in `page_states.rs`.
 
 mod common;
+mod page_support;
 
-use std::time::Duration;
-
-use common::{pseudo_random, TestServer, TestUser};
-use reqwest::header::HeaderMap;
+use common::{pseudo_random, TestServer};
+use page_support::{get_page, page_once, png_bytes, post_page, share};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-/// A rendered page.
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    html: String,
-}
-
-impl Page {
-    async fn from(response: reqwest::Response) -> Page {
-        let status = response.status();
-        let headers = response.headers().clone();
-        let html = response.text().await.unwrap();
-        Page { status, headers, html }
-    }
-
-    fn has(&self, needle: &str) -> bool {
-        self.html.contains(needle)
-    }
-
-    /// Asserts the status, the HTML headers and the page's head.
-    fn expect(&self, status: StatusCode) -> &Page {
-        assert_eq!(self.status, status, "page: {}", self.html);
-        assert_eq!(self.headers["content-type"], "text/html; charset=utf-8");
-        assert_eq!(self.headers["cache-control"], "no-store");
-        assert_eq!(self.headers["referrer-policy"], "no-referrer");
-        assert_eq!(self.headers["x-content-type-options"], "nosniff");
-        assert_eq!(
-            self.headers["content-security-policy"],
-            "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; \
-             form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-        );
-        assert!(self.html.starts_with("<!DOCTYPE html>"), "{}", self.html);
-        assert!(self.has(r#"<meta name="viewport" content="width=device-width, initial-scale=1">"#));
-        assert!(self.has(r#"<meta name="robots" content="noindex">"#));
-        self
-    }
-}
-
-async fn get_page(server: &TestServer, token: &str) -> Page {
-    Page::from(server.request(Method::GET, &format!("/s/{token}")).send().await.unwrap()).await
-}
-
-async fn post_page(server: &TestServer, token: &str, form: &[(&str, &str)]) -> Page {
-    Page::from(server.request(Method::POST, &format!("/s/{token}")).form(form).send().await.unwrap()).await
-}
-
-/// Creates a share; returns its token.
-async fn share(server: &TestServer, user: &TestUser, request: Value) -> String {
-    let response = server.share(user, request).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let share: Value = response.json().await.unwrap();
-    share["token"].as_str().unwrap().to_string()
-}
-
-/// The page once it answers `status` (downloads are counted just after
-/// the last byte goes out, and expiry is a moment away).
-async fn page_once(server: &TestServer, token: &str, status: StatusCode) -> Page {
-    for _ in 0..150 {
-        let page = get_page(server, token).await;
-        if page.status == status {
-            return page;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the page of {token} never answered {status}");
-}
-
-/// A small real PNG.
-fn png_bytes() -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, 4, 4);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().unwrap();
-    writer.write_image_data(&pseudo_random(4 * 4 * 3, 7)).unwrap();
-    writer.finish().unwrap();
-    out
-}
 
 #[tokio::test]
 async fn a_file_share_shows_name_size_type_time_left_and_a_download_link() {
@@ -264,126 +184,6 @@ async fn a_limited_text_is_shown_on_request_and_that_counts_as_a_download() {
         shown.has(&format!(r#"<form method="post" action="{locked}/raw">"#)),
         "one download left to take"
     );
-}
-
-#[tokio::test]
-async fn a_protected_share_asks_for_its_password_without_javascript() {
-    let server = TestServer::start().await;
-    let alice = server.register("alice").await;
-    let password = r#"pa"ss <word> & more"#;
-    let file = server.upload(&alice, "secret-plans.txt", "the plans").await;
-    let token = share(&server, &alice, json!({"file_id": file["id"], "password": password})).await;
-
-    let form = get_page(&server, &token).await;
-    form.expect(StatusCode::OK);
-    assert!(form.has(&format!(r#"<form method="post" action="{token}">"#)), "{}", form.html);
-    assert!(form.has(r#"type="password" name="password""#));
-    assert!(!form.has("secret-plans"), "nothing about the file before the password");
-    assert!(!form.has("Wrong password"));
-
-    let wrong = post_page(&server, &token, &[("password", "guess")]).await;
-    wrong.expect(StatusCode::UNAUTHORIZED);
-    assert!(wrong.has("Wrong password") && wrong.has(r#"name="password""#), "{}", wrong.html);
-    assert!(!wrong.has("secret-plans"));
-    assert!(wrong.headers.get("www-authenticate").is_none(), "no browser login dialog");
-    let empty = post_page(&server, &token, &[("password", "")]).await;
-    empty.expect(StatusCode::UNAUTHORIZED);
-    assert!(empty.has("Enter the password"));
-
-    let unlocked = post_page(&server, &token, &[("password", password)]).await;
-    unlocked.expect(StatusCode::OK);
-    assert!(unlocked.has("<h1>secret-<wbr>plans.<wbr>txt</h1>"));
-    let escaped = "pa&quot;ss &lt;word&gt; &amp; more";
-    assert!(
-        unlocked.has(&format!(
-            r#"<form method="post" action="{token}/raw"><input type="hidden" name="password" value="{escaped}"><button class="button" type="submit">Download</button></form>"#
-        )),
-        "{}",
-        unlocked.html
-    );
-    assert!(!unlocked.has(&format!("href=\"{token}/raw")), "no password-less link");
-    // What that form posts gets the bytes.
-    let raw = server.request(Method::POST, &format!("/s/{token}/raw")).form(&[("password", password)]);
-    assert_eq!(raw.send().await.unwrap().text().await.unwrap(), "the plans");
-
-    // A protected text clip shows its text once unlocked.
-    let clip = server.copy_text(&alice, "text behind a password").await;
-    let text = share(&server, &alice, json!({"clip_id": clip["id"], "password": "pw"})).await;
-    let locked = get_page(&server, &text).await;
-    assert!(!locked.has("text behind a password"));
-    let unlocked = post_page(&server, &text, &[("password", "pw")]).await;
-    unlocked.expect(StatusCode::OK);
-    assert!(unlocked.has("text behind a password</textarea>"), "{}", unlocked.html);
-    assert!(unlocked.has(r#"<input type="hidden" name="password" value="pw">"#));
-}
-
-#[tokio::test]
-async fn a_flood_of_wrong_passwords_gets_a_429_page() {
-    let server = TestServer::start_with(|s| s.auth_attempts_per_minute = Some(3)).await;
-    let alice = server.register("alice").await;
-    let file = server.upload(&alice, "a.txt", "a").await;
-    let token = share(&server, &alice, json!({"file_id": file["id"], "password": "right"})).await;
-    for _ in 0..3 {
-        post_page(&server, &token, &[("password", "wrong")]).await.expect(StatusCode::UNAUTHORIZED);
-    }
-    let limited = post_page(&server, &token, &[("password", "right")]).await;
-    limited.expect(StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((1..=60).contains(&retry), "retry after {retry}");
-    assert!(limited.has(&format!("Too many attempts, try again in {retry} s")), "{}", limited.html);
-    assert!(!limited.has("a.txt"));
-}
-
-#[tokio::test]
-async fn unknown_links_get_a_404_page() {
-    let server = TestServer::start().await;
-    let page = get_page(&server, "no-such-link-at-all").await;
-    page.expect(StatusCode::NOT_FOUND);
-    assert!(page.has("Link not found"));
-    post_page(&server, "no-such-link-at-all", &[("password", "x")]).await.expect(StatusCode::NOT_FOUND);
-    // Not valid UTF-8 once decoded: still the friendly page.
-    let bad = Page::from(server.request(Method::GET, "/s/%FF%FE").send().await.unwrap()).await;
-    bad.expect(StatusCode::NOT_FOUND);
-}
-
-#[tokio::test]
-async fn expired_links_get_a_410_page() {
-    let server = TestServer::start().await;
-    let alice = server.register("alice").await;
-    let file = server.upload(&alice, "soon.txt", "soon").await;
-    let token = share(&server, &alice, json!({"file_id": file["id"], "expires_in": 1})).await;
-    let page = page_once(&server, &token, StatusCode::GONE).await;
-    page.expect(StatusCode::GONE);
-    assert!(page.has("This link has expired"), "{}", page.html);
-    assert!(!page.has("soon.txt"));
-    post_page(&server, &token, &[("password", "x")]).await.expect(StatusCode::GONE);
-}
-
-#[tokio::test]
-async fn revoked_links_get_a_410_page() {
-    let server = TestServer::start().await;
-    let alice = server.register("alice").await;
-    let file = server.upload(&alice, "a.txt", "a").await;
-    let token = share(&server, &alice, json!({"file_id": file["id"]})).await;
-    get_page(&server, &token).await.expect(StatusCode::OK);
-    let revoke = server.as_user(&alice, Method::DELETE, &format!("/api/v1/shares/{token}"));
-    assert_eq!(revoke.send().await.unwrap().status(), StatusCode::NO_CONTENT);
-    let page = get_page(&server, &token).await;
-    page.expect(StatusCode::GONE);
-    assert!(page.has("This link was revoked"), "{}", page.html);
-}
-
-#[tokio::test]
-async fn used_up_links_get_a_410_page() {
-    let server = TestServer::start().await;
-    let alice = server.register("alice").await;
-    let file = server.upload(&alice, "once.bin", pseudo_random(1000, 3)).await;
-    let token = share(&server, &alice, json!({"file_id": file["id"], "max_downloads": 1})).await;
-    let raw = server.request(Method::GET, &format!("/s/{token}/raw")).send().await.unwrap();
-    assert_eq!(raw.bytes().await.unwrap().len(), 1000);
-    let page = page_once(&server, &token, StatusCode::GONE).await;
-    page.expect(StatusCode::GONE);
-    assert!(page.has("This link has been used up"), "{}", page.html);
 }
 
 #[tokio::test]
