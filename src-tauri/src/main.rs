@@ -115,9 +115,13 @@ fn main() {
 /// stderr: bench/desktop.sh's steps of the start-up (see commands::ui_ready).
 fn timing_mark(name: &str) {
     if std::env::var_os("CLOUDBUFFER_DESKTOP_TIMING").is_some() {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        eprintln!("mark {name} {}", now.as_millis());
+        eprintln!("mark {name} {}", unix_ms());
     }
+}
+
+/// Wall-clock time in Unix milliseconds, as the start-up timing lines print it.
+fn unix_ms() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis()
 }
 
 /// A dragged path's last part, as the overlay shows it.

@@ -96,8 +96,7 @@ pub fn ui_rendered(app: AppHandle) {
 #[tauri::command]
 pub fn ui_ready(app: AppHandle, marks: Option<Vec<(String, f64)>>) {
     if std::env::var_os("CLOUDBUFFER_DESKTOP_TIMING").is_some() {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        eprintln!("first-paint {}", now.as_millis());
+        eprintln!("first-paint {}", crate::unix_ms());
         let marks: Vec<String> =
             marks.unwrap_or_default().iter().map(|(k, v)| format!("{k}={v:.0}")).collect();
         eprintln!("start-marks {}", marks.join(" "));
