@@ -119,6 +119,7 @@ impl Client {
             username: username.into(),
             password: password.into(),
             device_name: Some(device_name.into()),
+            device_token: None,
         };
         let response = self.transport(self.http.post(self.url(path)).json(&body)).await?;
         let tokens: Tokens = self.parse(self.check(response).await?).await?;

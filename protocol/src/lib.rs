@@ -39,6 +39,11 @@ pub struct Credentials {
     /// A label for the device signing in, shown in the device list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_name: Option<String>,
+    /// The `device_token` of an earlier sign-in of this user from this
+    /// device: such sign-ins have a budget of their own, so guessers
+    /// elsewhere cannot lock the device out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
 }
 
 /// `POST /api/v1/auth/refresh`.
@@ -63,6 +68,10 @@ pub struct Tokens {
     pub expires_in: u64,
     /// The device (session) these tokens belong to.
     pub device_id: String,
+    /// Keep it and send it with later sign-ins of this user from this
+    /// device (`Credentials.device_token`); absent only from old servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
 }
 
 /// One signed-in device of the user.

@@ -4,7 +4,7 @@
 
 use bytes::{Bytes, BytesMut};
 use cloudbuffer_protocol::{Clip, ClipKind, Event};
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 
 use crate::db::{now_ms, to_time, ClipRow, NewClip};
 use crate::error::{ApiError, ApiResult};
@@ -31,18 +31,19 @@ pub fn clip_info(row: &ClipRow) -> Clip {
 }
 
 /// Reads a text clip body, refusing more than [`MAX_TEXT_BYTES`] or
-/// anything that is not UTF-8.
-pub async fn read_text<S, E>(body: S) -> ApiResult<String>
+/// anything that is not UTF-8. It counts as one of the user's uploads in
+/// flight, since it is held in memory until stored.
+pub async fn read_text<S, E>(state: &AppState, user_id: &str, body: S) -> ApiResult<String>
 where
     S: Stream<Item = Result<Bytes, E>>,
     E: std::fmt::Display,
 {
+    let config = &state.config;
+    let _ticket = state.uploads.begin(user_id, config.max_uploads_per_user, u64::MAX, None)?;
+    let idle = std::time::Duration::from_secs(config.idle_timeout_seconds);
     let mut body = std::pin::pin!(body);
     let mut text = BytesMut::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::bad_request("upload_interrupted", format!("the upload was cut off: {e}"))
-        })?;
+    while let Some(chunk) = files::next_chunk(&mut body, idle).await? {
         if text.len() + chunk.len() > MAX_TEXT_BYTES {
             return Err(ApiError::TooLarge {
                 code: "clip_too_large",

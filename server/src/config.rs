@@ -83,6 +83,18 @@ pub struct Settings {
     /// Seconds between WebSocket pings that keep idle event connections alive [default: 30]
     #[arg(long, env = "CLOUDBUFFER_WS_PING_SECONDS", global = true)]
     pub ws_ping_seconds: Option<u64>,
+    /// Seconds a connection may stay silent: to send a request head, between keep-alive requests, and between the bytes of an upload (408) [default: 30]
+    #[arg(long, env = "CLOUDBUFFER_IDLE_TIMEOUT_SECONDS", global = true)]
+    pub idle_timeout_seconds: Option<u64>,
+    /// Open connections allowed from one client address; more are closed at once [default: 256]
+    #[arg(long, env = "CLOUDBUFFER_MAX_CONNECTIONS_PER_ADDRESS", global = true)]
+    pub max_connections_per_address: Option<u64>,
+    /// Uploads one user may have in flight at once; more get 429 [default: 8]
+    #[arg(long, env = "CLOUDBUFFER_MAX_UPLOADS_PER_USER", global = true)]
+    pub max_uploads_per_user: Option<u64>,
+    /// Live event WebSockets one user may hold open; more are closed with code 4029 [default: 32]
+    #[arg(long, env = "CLOUDBUFFER_MAX_EVENT_SOCKETS_PER_USER", global = true)]
+    pub max_event_sockets_per_user: Option<u64>,
 }
 
 /// The effective configuration, every value decided.
@@ -120,6 +132,14 @@ pub struct Config {
     pub log_format: LogFormat,
     /// WebSocket ping period.
     pub ws_ping_seconds: u64,
+    /// Silence allowed on a connection (head, keep-alive, upload body).
+    pub idle_timeout_seconds: u64,
+    /// Connections per client address.
+    pub max_connections_per_address: usize,
+    /// Concurrent uploads per user.
+    pub max_uploads_per_user: usize,
+    /// Event WebSockets per user.
+    pub max_event_sockets_per_user: usize,
 }
 
 /// A configuration that cannot be used.
@@ -179,6 +199,10 @@ impl Settings {
             auth_attempts_per_minute: self.auth_attempts_per_minute.or(other.auth_attempts_per_minute),
             log_format: self.log_format.or(other.log_format),
             ws_ping_seconds: self.ws_ping_seconds.or(other.ws_ping_seconds),
+            idle_timeout_seconds: self.idle_timeout_seconds.or(other.idle_timeout_seconds),
+            max_connections_per_address: self.max_connections_per_address.or(other.max_connections_per_address),
+            max_uploads_per_user: self.max_uploads_per_user.or(other.max_uploads_per_user),
+            max_event_sockets_per_user: self.max_event_sockets_per_user.or(other.max_event_sockets_per_user),
         }
     }
 
@@ -206,6 +230,13 @@ impl Settings {
             |name, value| bounded(name, value, 315_360_000, "must be at most 315360000 (ten years)");
         let bytes = |name, value| bounded(name, value, 1 << 60, "must be at most 2^60 (1 EiB)");
         let count = |name, value| bounded(name, value, 1_000_000_000, "must be at most 1000000000");
+        let small = |name, value| {
+            bounded(name, value, 1_000_000, "must be at most 1000000").map(|v| v as usize)
+        };
+        if let Some(secret) = &self.jwt_secret {
+            check_jwt_secret(secret.as_bytes())
+                .map_err(|reason| ConfigError::Invalid { name: "jwt_secret", reason })?;
+        }
         Ok(Config {
             bind,
             data_dir,
@@ -226,8 +257,32 @@ impl Settings {
             auth_attempts_per_minute: self.auth_attempts_per_minute.unwrap_or(20).max(1),
             log_format: self.log_format.unwrap_or(LogFormat::Human),
             ws_ping_seconds: seconds("ws_ping_seconds", self.ws_ping_seconds.unwrap_or(30))?,
+            idle_timeout_seconds: seconds("idle_timeout_seconds", self.idle_timeout_seconds.unwrap_or(30))?,
+            max_connections_per_address: small(
+                "max_connections_per_address",
+                self.max_connections_per_address.unwrap_or(256),
+            )?,
+            max_uploads_per_user: small("max_uploads_per_user", self.max_uploads_per_user.unwrap_or(8))?,
+            max_event_sockets_per_user: small(
+                "max_event_sockets_per_user",
+                self.max_event_sockets_per_user.unwrap_or(32),
+            )?,
         })
     }
+}
+
+/// Fewer bytes than this make HS256 tokens guessable offline.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// Refuses an empty or short signing secret, saying how to make a good one.
+pub fn check_jwt_secret(secret: &[u8]) -> Result<(), &'static str> {
+    if secret.iter().all(u8::is_ascii_whitespace) {
+        return Err("is empty; leave it unset to have one generated, or use `openssl rand -hex 32`");
+    }
+    if secret.len() < MIN_JWT_SECRET_BYTES {
+        return Err("must be at least 32 bytes; make one with `openssl rand -hex 32`, or leave it unset");
+    }
+    Ok(())
 }
 
 impl Config {
@@ -258,6 +313,12 @@ mod tests {
         refused(Settings { ws_ping_seconds: Some(u64::MAX), ..Settings::default() }, "ws_ping_seconds");
         refused(Settings { max_file_bytes: Some(u64::MAX), ..Settings::default() }, "max_file_bytes");
         refused(Settings { clip_history: Some(u64::MAX), ..Settings::default() }, "clip_history");
+        refused(Settings { jwt_secret: Some(String::new()), ..Settings::default() }, "jwt_secret");
+        refused(Settings { jwt_secret: Some("short".into()), ..Settings::default() }, "jwt_secret");
+        refused(Settings { idle_timeout_seconds: Some(0), ..Settings::default() }, "idle_timeout_seconds");
+        refused(Settings { max_uploads_per_user: Some(0), ..Settings::default() }, "max_uploads_per_user");
+        let long = Settings { jwt_secret: Some("x".repeat(32)), ..Settings::default() };
+        assert!(long.resolve().is_ok());
         let ten_years = Settings { expiry_seconds: Some(315_360_000), ..Settings::default() };
         assert_eq!(ten_years.resolve().unwrap().expiry_seconds, 315_360_000);
     }

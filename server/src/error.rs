@@ -83,6 +83,12 @@ pub enum ApiError {
     /// Rate limited; retry after this many seconds.
     #[error("too many attempts; retry in {0} s")]
     TooManyRequests(u64),
+    /// Too many uploads of one user at once; retry after this many seconds.
+    #[error("too many uploads at once; retry in {0} s")]
+    TooManyUploads(u64),
+    /// The client stopped sending the body.
+    #[error("no data for {0} s")]
+    RequestTimeout(u64),
     /// The user's quota, or the server's disk, is full.
     #[error("{message}")]
     InsufficientStorage {
@@ -152,6 +158,16 @@ impl ApiError {
                 "too_many_requests",
                 format!("too many attempts; try again in {secs} s"),
             ),
+            TooManyUploads(secs) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_uploads",
+                format!("too many uploads at once for this account; try again in {secs} s"),
+            ),
+            RequestTimeout(secs) => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!("the upload stopped: no data arrived for {secs} s"),
+            ),
             InsufficientStorage { code, message } => {
                 (StatusCode::INSUFFICIENT_STORAGE, code, message.clone())
             }
@@ -198,8 +214,12 @@ impl IntoResponse for ApiError {
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {
-            ApiError::TooManyRequests(secs) => {
+            ApiError::TooManyRequests(secs) | ApiError::TooManyUploads(secs) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
+            }
+            // The rest of the body will not be read.
+            ApiError::RequestTimeout(_) => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             // Share passwords are not HTTP authentication: no browser dialog.
             ApiError::Unauthorized { code, .. }

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod page;
 pub mod qr;
 pub mod routes;
+pub mod serve;
 pub mod shares;
 pub mod state;
 pub mod stats;

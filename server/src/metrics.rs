@@ -38,6 +38,8 @@ pub static FILES_DELETED: Counter = Counter::new();
 pub static FILES_EXPIRED: Counter = Counter::new();
 /// Files evicted by the per-user limit.
 pub static FILES_EVICTED: Counter = Counter::new();
+/// Connections closed at accept because their address already had its share.
+pub static CONNECTIONS_REFUSED: Counter = Counter::new();
 /// HTTP responses by status class (1xx..5xx).
 pub static RESPONSES: [Counter; 5] =
     [Counter::new(), Counter::new(), Counter::new(), Counter::new(), Counter::new()];
@@ -90,6 +92,12 @@ pub fn render(gauges: &Gauges) -> String {
         DOWNLOAD_BYTES.get(),
     );
     metric("cloudbuffer_files_stored_total", "counter", "Files stored.", FILES_STORED.get());
+    metric(
+        "cloudbuffer_connections_refused_total",
+        "counter",
+        "Connections closed at accept: their address was at its connection cap.",
+        CONNECTIONS_REFUSED.get(),
+    );
     metric("cloudbuffer_users", "gauge", "Registered users.", gauges.users);
     metric("cloudbuffer_files", "gauge", "Files held, expired ones awaiting purge included.", gauges.files);
     metric("cloudbuffer_blobs", "gauge", "Distinct blobs in the store.", gauges.blobs);

@@ -8,7 +8,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use cloudbuffer_protocol::{CreateShare, Event, Share, ShareState};
 
-use crate::auth::password::{hash_password, verify_password};
+use crate::auth::password::{hash_password, validate_password, verify_password};
 use crate::buffer::{clip_info, owned_clip};
 use crate::db::{now_ms, to_time, ClipRow, Database, FileRow, ShareRow};
 use crate::error::{ApiError, ApiResult};
@@ -108,10 +108,10 @@ pub async fn create(state: &AppState, user_id: &str, request: CreateShare) -> Ap
         return Err(invalid("invalid_max_downloads", "max_downloads must be at least 1"));
     }
     let password_hash = match request.password {
-        Some(password) if password.is_empty() || password.len() > 1024 => {
-            return Err(invalid("invalid_password", "share passwords are 1 to 1024 bytes"))
+        Some(password) => {
+            validate_password(&password)?;
+            Some(hash_password(password).await?)
         }
-        Some(password) => Some(hash_password(password).await?),
         None => None,
     };
     let row = ShareRow {
@@ -197,12 +197,12 @@ pub fn require_active(resolved: &Resolved) -> ApiResult<()> {
     }
 }
 
-/// Checks a share's password. Only wrong passwords are charged, against
-/// two budgets: per link and client address, and per link from everyone
-/// (ten times larger, against guessing from many addresses); a visitor who
-/// knows the password is never slowed by their own downloads. Each attempt
-/// takes its charge before the (slow) hash check and a right one gets it
-/// back, so guesses sent all at once cannot outrun the budget.
+/// Checks a share's password. Wrong guesses are charged per (link,
+/// address) and refused once that budget is spent; every attempt on a link
+/// also waits its turn on the link's shared budget, which delays guessers
+/// spread over many addresses without ever refusing the right password.
+/// The charge is taken before the (slow) hash check and given back unless
+/// the password is wrong, so guesses sent all at once cannot outrun it.
 pub async fn check_password(
     state: &AppState,
     resolved: &Resolved,
@@ -213,38 +213,12 @@ pub async fn check_password(
     let Some(given) = given.filter(|p| !p.is_empty()) else {
         return Err(ApiError::unauthorized("password_required", "this link is protected by a password"));
     };
-    let key = format!("share:{}:{ip}", resolved.row.token);
-    let link_key = format!("share:{}", resolved.row.token);
-    state.share_limiter.try_take(&[&key]).map_err(ApiError::TooManyRequests)?;
-    if let Err(wait) = state.share_link_limiter.try_take(&[&link_key]) {
-        state.share_limiter.refund(&[&key]);
-        return Err(ApiError::TooManyRequests(wait));
-    }
-    // Given back unless the password is wrong, also if this request is
-    // dropped while it waits for the check.
-    let mut charge = Charge { state, key: &key, link_key: &link_key, keep: false };
+    let charge = state.attempts.share_password(&resolved.row.token, ip).await?;
     if verify_password(given.to_string(), hash.clone()).await {
         Ok(())
     } else {
-        charge.keep = true;
+        charge.keep();
         Err(ApiError::unauthorized("wrong_password", "wrong password"))
-    }
-}
-
-/// One password attempt's charge against both share budgets.
-struct Charge<'a> {
-    state: &'a AppState,
-    key: &'a str,
-    link_key: &'a str,
-    keep: bool,
-}
-
-impl Drop for Charge<'_> {
-    fn drop(&mut self) {
-        if !self.keep {
-            self.state.share_limiter.refund(&[self.key]);
-            self.state.share_link_limiter.refund(&[self.link_key]);
-        }
     }
 }
 

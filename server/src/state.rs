@@ -1,16 +1,15 @@
 //! The state every handler shares.
 
-use std::net::IpAddr;
 use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::auth::password::hash_password;
-use crate::auth::ratelimit::RateLimiter;
+use crate::auth::attempts::Attempts;
 use crate::auth::tokens::JwtKeys;
 use crate::auth::BasicCache;
 use crate::config::Config;
 use crate::db::Database;
-use crate::error::ApiError;
+use crate::files::inflight::Uploads;
 use crate::store::BlobStore;
 
 /// Cheap to clone: everything sits behind one `Arc`.
@@ -28,12 +27,10 @@ pub struct Shared {
     pub store: BlobStore,
     /// Token signing keys.
     pub keys: JwtKeys,
-    /// Limits login, register and Basic attempts.
-    pub auth_limiter: RateLimiter,
-    /// Limits wrong share passwords per link and client address.
-    pub share_limiter: RateLimiter,
-    /// Limits wrong share passwords per link, from all addresses.
-    pub share_link_limiter: RateLimiter,
+    /// Budgets of password attempts: sign-in, registration, share links.
+    pub attempts: Attempts,
+    /// Uploads in flight, per user.
+    pub uploads: Uploads,
     /// Recently verified Basic credentials.
     pub basic_cache: BasicCache,
     /// Cancelled when the server begins to shut down (closes WebSockets,
@@ -106,9 +103,8 @@ impl AppState {
         let dummy_hash =
             hash_password(crate::ids::random_hex(16)).await.map_err(|e| StartError::Other(e.to_string()))?;
         Ok(AppState(Arc::new(Shared {
-            auth_limiter: RateLimiter::new(config.auth_attempts_per_minute),
-            share_limiter: RateLimiter::new(config.auth_attempts_per_minute),
-            share_link_limiter: RateLimiter::new(config.auth_attempts_per_minute.saturating_mul(10)),
+            attempts: Attempts::new(config.auth_attempts_per_minute),
+            uploads: Uploads::default(),
             config,
             db,
             store,
@@ -118,12 +114,5 @@ impl AppState {
             shutdown: Default::default(),
             dummy_hash,
         })))
-    }
-
-    /// Takes one authentication attempt for this address and user name.
-    pub fn check_auth_rate(&self, ip: IpAddr, username: &str) -> Result<(), ApiError> {
-        let ip_key = format!("ip:{ip}");
-        let user_key = format!("user:{username}");
-        self.auth_limiter.check(&[&ip_key, &user_key]).map_err(ApiError::TooManyRequests)
     }
 }

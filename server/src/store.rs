@@ -1,7 +1,9 @@
 //! The content-addressed blob store on disk: `<data>/store/ab/<hash>`.
 //!
-//! Uploads stream into `store/tmp/` on a blocking writer thread that hashes
-//! (BLAKE3) while it writes, fsyncs, and is then renamed into place. Blobs
+//! Uploads stream into `store/tmp/`: each slice of the body is hashed
+//! (BLAKE3) and written on a blocking thread while the next one arrives;
+//! the file is fsynced and then renamed into place. No thread is held
+//! while an upload waits for the network, so stalled uploads cost none. Blobs
 //! are immutable; a stripe of locks keyed by hash orders "rename + record"
 //! against "unreference + unlink" so a blob is never removed under a new
 //! reference.
@@ -11,15 +13,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use tokio::sync::{mpsc, Mutex, MutexGuard};
+use tokio::sync::{Mutex, MutexGuard};
 
-/// How many slices may wait for the writer: with [`SLICE`], bounds the
-/// memory of one upload to about 1.5 MiB (queued, being written, gathering).
-const QUEUE_CHUNKS: usize = 4;
 /// Request bodies arrive in chunks of a few KiB; they are gathered into
-/// slices this large before they cross to the writer thread, which hashes
-/// and writes each at once: one channel hand-off and one `write` per slice
-/// rather than per chunk, and BLAKE3 is fastest on big inputs.
+/// slices this large before one is handed to a blocking thread, which
+/// hashes and writes it at once: one hand-off and one `write` per slice
+/// rather than per chunk, and BLAKE3 is fastest on big inputs. One slice is
+/// written while the next gathers, so an upload holds about 512 KiB.
 const SLICE: usize = 256 << 10;
 /// Every this many bytes the writer asks the kernel to start writing them to
 /// disk, so the final fsync has little left to wait for and the disk works
@@ -47,68 +47,134 @@ pub struct WrittenBlob {
     pub head: Vec<u8>,
 }
 
-enum Message {
-    Data(Bytes),
-    Finish,
+/// The temp file and the hash of what was written to it so far.
+struct Progress {
+    file: std::fs::File,
+    hasher: blake3::Hasher,
+    head: Vec<u8>,
+    size: u64,
+    written_back: u64,
 }
 
-/// A temp file being written on a blocking thread. Dropping it without
-/// [`BlobWriter::finish`] deletes the temp file.
+impl Progress {
+    fn append(&mut self, slice: &[u8]) -> io::Result<()> {
+        if self.head.len() < 512 {
+            let take = (512 - self.head.len()).min(slice.len());
+            self.head.extend_from_slice(&slice[..take]);
+        }
+        self.hasher.update(slice);
+        self.file.write_all(slice)?;
+        self.size += slice.len() as u64;
+        if self.size - self.written_back >= WRITEBACK_EVERY {
+            start_writeback(&self.file, self.written_back, self.size - self.written_back);
+            self.written_back = self.size;
+        }
+        Ok(())
+    }
+}
+
+type SliceWrite = tokio::task::JoinHandle<io::Result<Progress>>;
+
+/// A temp file being written. Dropping it without [`BlobWriter::finish`]
+/// deletes the temp file.
 pub struct BlobWriter {
-    sender: mpsc::Sender<Message>,
-    worker: tokio::task::JoinHandle<io::Result<WrittenBlob>>,
+    temp: PathBuf,
+    /// The file, when no slice is being written.
+    idle: Option<Progress>,
+    /// The slice being written, which hands the file back.
+    writing: Option<SliceWrite>,
     /// Chunks gathered into the next slice.
     slice: BytesMut,
+    /// Finished or aborted: nothing to clean up on drop.
+    settled: bool,
 }
 
 impl BlobWriter {
-    /// Queues a chunk. Fails with the writer's I/O error if it stopped.
+    /// Adds a chunk. Fails with the I/O error of an earlier slice.
     pub async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
         if self.slice.is_empty() && chunk.len() >= SLICE {
-            return self.send(chunk).await;
+            return self.write_slice(chunk).await;
         }
         self.slice.extend_from_slice(&chunk);
         if self.slice.len() >= SLICE {
             let full = self.slice.split().freeze();
             self.slice.reserve(SLICE);
-            self.send(full).await?;
+            self.write_slice(full).await?;
         }
         Ok(())
     }
 
-    async fn send(&mut self, slice: Bytes) -> io::Result<()> {
-        if self.sender.send(Message::Data(slice)).await.is_err() {
-            return Err(self.worker_error().await);
-        }
+    /// Waits for the previous slice, then starts writing this one.
+    async fn write_slice(&mut self, slice: Bytes) -> io::Result<()> {
+        let mut progress = self.progress().await?;
+        self.writing = Some(tokio::task::spawn_blocking(move || {
+            progress.append(&slice)?;
+            Ok(progress)
+        }));
         Ok(())
     }
 
-    /// Flushes, fsyncs and closes the temp file.
+    async fn progress(&mut self) -> io::Result<Progress> {
+        if let Some(writing) = self.writing.take() {
+            return writing.await.map_err(io::Error::other)?;
+        }
+        self.idle.take().ok_or_else(|| io::Error::other("an earlier write of this upload failed"))
+    }
+
+    /// Writes what is left, fsyncs and closes the temp file.
     pub async fn finish(mut self) -> io::Result<WrittenBlob> {
         let rest = self.slice.split().freeze();
-        let sent = rest.is_empty() || self.sender.send(Message::Data(rest)).await.is_ok();
-        if !sent || self.sender.send(Message::Finish).await.is_err() {
-            // The worker already ended with an error; fall through to it.
-        }
-        drop(self.sender);
-        self.worker.await.map_err(io::Error::other)?
+        let mut progress = self.progress().await?;
+        let done = tokio::task::spawn_blocking(move || {
+            progress.append(&rest)?;
+            progress.file.sync_all()?;
+            Ok::<_, io::Error>(progress)
+        })
+        .await
+        .map_err(io::Error::other)?;
+        let progress = match done {
+            Ok(progress) => progress,
+            Err(e) => {
+                self.abort().await;
+                return Err(e);
+            }
+        };
+        self.settled = true;
+        Ok(WrittenBlob {
+            temp: self.temp.clone(),
+            hash: progress.hasher.finalize().to_hex().to_string(),
+            size: progress.size,
+            head: progress.head,
+        })
     }
 
     /// Abandons the upload and waits until the temp file is gone.
-    pub async fn abort(self) {
-        drop(self.sender);
-        // After a failed `write` the worker was already awaited (and removed
-        // its temp file); polling a completed JoinHandle again panics.
-        if !self.worker.is_finished() {
-            let _ = self.worker.await;
+    pub async fn abort(mut self) {
+        self.settled = true;
+        if let Some(writing) = self.writing.take() {
+            let _ = writing.await;
         }
+        let _ = tokio::fs::remove_file(&self.temp).await;
     }
+}
 
-    async fn worker_error(&mut self) -> io::Error {
-        match (&mut self.worker).await {
-            Ok(Err(e)) => e,
-            Ok(Ok(_)) => io::Error::other("blob writer stopped early"),
-            Err(e) => io::Error::other(e),
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        // The request went away mid-upload: remove the temp file once the
+        // slice being written (if any) is done with it.
+        let (temp, writing) = (self.temp.clone(), self.writing.take());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Some(writing) = writing {
+                    let _ = writing.await;
+                }
+                let _ = tokio::fs::remove_file(&temp).await;
+            });
+        } else {
+            let _ = std::fs::remove_file(&temp);
         }
     }
 }
@@ -136,9 +202,15 @@ impl BlobStore {
     pub fn writer(&self) -> io::Result<BlobWriter> {
         let temp = self.temp_dir().join(format!("{}.part", crate::ids::random_hex(16)));
         let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
-        let (sender, receiver) = mpsc::channel(QUEUE_CHUNKS);
-        let worker = tokio::task::spawn_blocking(move || write_blob(file, temp, receiver));
-        Ok(BlobWriter { sender, worker, slice: BytesMut::with_capacity(SLICE) })
+        let progress =
+            Progress { file, hasher: blake3::Hasher::new(), head: Vec::new(), size: 0, written_back: 0 };
+        Ok(BlobWriter {
+            temp,
+            idle: Some(progress),
+            writing: None,
+            slice: BytesMut::with_capacity(SLICE),
+            settled: false,
+        })
     }
 
     /// Locks the stripe of a hash; hold it across "place blob + record row"
@@ -176,11 +248,11 @@ impl BlobStore {
         }
     }
 
-    /// Checks the store can be written (for `/healthz`).
+    /// Checks the store can be written (for `/healthz`), without writing:
+    /// a probe file per call would let anyone make the server write to disk.
     pub async fn check_writable(&self) -> io::Result<()> {
-        let probe = self.temp_dir().join(format!("health-{}.part", crate::ids::random_hex(8)));
-        tokio::fs::write(&probe, b"ok").await?;
-        tokio::fs::remove_file(&probe).await
+        let temp = self.temp_dir();
+        tokio::task::spawn_blocking(move || writable_dir(&temp)).await.map_err(io::Error::other)?
     }
 
     /// Start-up clean-up: deletes temp files left by a crash and blobs no
@@ -210,6 +282,27 @@ impl BlobStore {
     }
 }
 
+/// `access(2)` with `W_OK`: also refuses a read-only mount.
+#[cfg(target_os = "linux")]
+fn writable_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    // SAFETY: a NUL-terminated path that outlives the call.
+    if unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn writable_dir(dir: &Path) -> io::Result<()> {
+    if std::fs::metadata(dir)?.permissions().readonly() {
+        return Err(io::Error::new(io::ErrorKind::PermissionDenied, "the store is read-only"));
+    }
+    Ok(())
+}
+
 /// Starts writing `len` bytes at `offset` of `file` to disk without waiting
 /// (Linux `sync_file_range`); elsewhere the final fsync does it all.
 fn start_writeback(file: &std::fs::File, offset: u64, len: u64) {
@@ -229,50 +322,4 @@ fn start_writeback(file: &std::fs::File, offset: u64, len: u64) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = (file, offset, len);
-}
-
-/// The writer thread: receive, hash, write; fsync on Finish; delete the
-/// temp file on any other ending.
-fn write_blob(
-    file: std::fs::File,
-    temp: PathBuf,
-    mut receiver: mpsc::Receiver<Message>,
-) -> io::Result<WrittenBlob> {
-    let result = (|| {
-        let mut file = file;
-        let mut hasher = blake3::Hasher::new();
-        let mut head = Vec::new();
-        let mut size = 0u64;
-        let mut written_back = 0u64;
-        loop {
-            match receiver.blocking_recv() {
-                Some(Message::Data(slice)) => {
-                    size += slice.len() as u64;
-                    if head.len() < 512 {
-                        let take = (512 - head.len()).min(slice.len());
-                        head.extend_from_slice(&slice[..take]);
-                    }
-                    hasher.update(&slice);
-                    file.write_all(&slice)?;
-                    if size - written_back >= WRITEBACK_EVERY {
-                        start_writeback(&file, written_back, size - written_back);
-                        written_back = size;
-                    }
-                }
-                Some(Message::Finish) => {
-                    file.sync_all()?;
-                    let hash = hasher.finalize().to_hex().to_string();
-                    return Ok((hash, size, head));
-                }
-                None => return Err(io::Error::new(io::ErrorKind::Interrupted, "upload abandoned")),
-            }
-        }
-    })();
-    match result {
-        Ok((hash, size, head)) => Ok(WrittenBlob { temp, hash, size, head }),
-        Err(e) => {
-            let _ = std::fs::remove_file(&temp);
-            Err(e)
-        }
-    }
 }

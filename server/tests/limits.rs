@@ -29,7 +29,11 @@ async fn one_file_past_the_limit_evicts_the_oldest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_uploads_leave_exactly_max_files() {
-    let server = TestServer::start_with(|s| s.max_files = Some(20)).await;
+    let server = TestServer::start_with(|s| {
+        s.max_files = Some(20);
+        s.max_uploads_per_user = Some(64);
+    })
+    .await;
     let alice = server.register("alice").await;
     let uploads = (0..50).map(|i| {
         let request = server

@@ -10,7 +10,8 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine;
 
-use super::password::verify_password;
+use super::password::validate_username;
+use super::service::check_password;
 use super::tokens::TokenError;
 use crate::db::{now_ms, UserRow};
 use crate::error::ApiError;
@@ -139,22 +140,16 @@ async fn basic(state: &AppState, encoded: &str, ip: IpAddr) -> Result<AuthUser, 
         .update(&[0])
         .update(password.as_bytes())
         .finalize();
-    let user = state.db.user_by_name(username).await?;
-    if let Some(user) = &user {
-        if state.basic_cache.hit(key.as_bytes(), &user.password_hash) {
-            return Ok(AuthUser { user: user.clone(), device_id: None });
+    if validate_username(username).is_ok() {
+        if let Some(user) = state.db.user_by_name(username).await? {
+            if state.basic_cache.hit(key.as_bytes(), &user.password_hash) {
+                return Ok(AuthUser { user, device_id: None });
+            }
         }
     }
-    state.check_auth_rate(ip, username)?;
-    let hash = user.as_ref().map_or_else(|| state.dummy_hash.clone(), |u| u.password_hash.clone());
-    let valid = verify_password(password.to_string(), hash).await;
-    match user {
-        Some(user) if valid => {
-            state.basic_cache.insert(*key.as_bytes(), &user.password_hash);
-            Ok(AuthUser { user, device_id: None })
-        }
-        _ => Err(ApiError::unauthorized("invalid_credentials", "wrong user name or password")),
-    }
+    let user = check_password(state, username, password, None, ip).await?;
+    state.basic_cache.insert(*key.as_bytes(), &user.password_hash);
+    Ok(AuthUser { user, device_id: None })
 }
 
 /// `AuthUser` that must be an admin.

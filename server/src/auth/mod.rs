@@ -1,6 +1,7 @@
 //! Accounts and authentication: passwords, tokens, rate limits, the
 //! `AuthUser` extractor and the sign-in logic behind the auth endpoints.
 
+pub mod attempts;
 pub mod extract;
 pub mod password;
 pub mod ratelimit;

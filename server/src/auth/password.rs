@@ -1,33 +1,66 @@
 //! Password hashing (argon2id) and the rules for names and passwords.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use std::sync::{Arc, LazyLock};
+use std::sync::{mpsc, Arc, LazyLock, Mutex};
 
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{oneshot, Semaphore};
 
 use crate::error::ApiError;
 
-/// Each argon2id hash holds 19 MiB while it runs. Without a bound, a burst of
-/// sign-ins (or of share passwords) would run one per blocking thread, up to
-/// 512 at once: gigabytes of memory for no more throughput than one hash per
-/// core gives. Waiting callers queue here instead. The permit goes into the
-/// blocking task, so a request abandoned mid-hash still holds its slot until
-/// the hash is done.
-static HASHING: LazyLock<Arc<Semaphore>> = LazyLock::new(|| {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    Arc::new(Semaphore::new(cores.clamp(1, 8)))
-});
-
-async fn hashing_slot() -> Result<OwnedSemaphorePermit, ApiError> {
-    HASHING.clone().acquire_owned().await.map_err(|e| ApiError::Internal(e.to_string()))
+/// Each argon2id hash holds 19 MiB while it runs and keeps a core busy for
+/// tens of milliseconds. Hashes run on a few threads of their own, one per
+/// core up to four: never on tokio's blocking pool, where file I/O of
+/// uploads and downloads could make sign-ins queue (and a burst of sign-ins
+/// could take gigabytes). Waiting callers queue on the semaphore, without a
+/// thread; a permit travels with its job, so a request abandoned mid-hash
+/// still holds its slot until that hash is done.
+struct HashPool {
+    slots: Arc<Semaphore>,
+    jobs: Mutex<mpsc::Sender<Job>>,
 }
 
-/// Hashes a password with argon2id on a blocking thread (it takes tens of ms).
-pub async fn hash_password(password: String) -> Result<String, ApiError> {
-    let slot = hashing_slot().await?;
-    tokio::task::spawn_blocking(move || {
+type Job = Box<dyn FnOnce() + Send>;
+
+static POOL: LazyLock<HashPool> = LazyLock::new(|| {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
+    let (sender, receiver) = mpsc::channel::<Job>();
+    let receiver = Arc::new(Mutex::new(receiver));
+    for i in 0..threads {
+        let receiver = receiver.clone();
+        let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || loop {
+            let job = receiver.lock().unwrap_or_else(|e| e.into_inner()).recv();
+            match job {
+                Ok(job) => job(),
+                Err(_) => return,
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start a password hashing thread");
+        }
+    }
+    HashPool { slots: Arc::new(Semaphore::new(threads)), jobs: Mutex::new(sender) }
+});
+
+/// Runs `work` on the hashing threads once a slot is free.
+async fn on_hash_pool<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    let slot = POOL.slots.clone().acquire_owned().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (done, result) = oneshot::channel();
+    let job: Job = Box::new(move || {
         let _slot = slot;
+        let _ = done.send(work());
+    });
+    POOL.jobs
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send(job)
+        .map_err(|_| ApiError::Internal("password hashing threads are gone".into()))?;
+    result.await.map_err(|_| ApiError::Internal("a password hash was abandoned".into()))
+}
+
+/// Hashes a password with argon2id (it takes tens of ms).
+pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    on_hash_pool(move || {
         let salt = SaltString::encode_b64(&crate::ids::random_bytes(16))
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         Argon2::default()
@@ -35,15 +68,12 @@ pub async fn hash_password(password: String) -> Result<String, ApiError> {
             .map(|h| h.to_string())
             .map_err(|e| ApiError::Internal(e.to_string()))
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .await?
 }
 
-/// Checks a password against a stored hash on a blocking thread.
+/// Checks a password against a stored hash.
 pub async fn verify_password(password: String, hash: String) -> bool {
-    let Ok(slot) = hashing_slot().await else { return false };
-    tokio::task::spawn_blocking(move || {
-        let _slot = slot;
+    on_hash_pool(move || {
         PasswordHash::new(&hash)
             .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
             .unwrap_or(false)
@@ -66,12 +96,15 @@ pub fn validate_username(name: &str) -> Result<(), ApiError> {
     }
 }
 
+/// Longest password, in bytes (account and share passwords alike).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
 /// At least 8 characters, at most 1024 bytes.
 pub fn validate_password(password: &str) -> Result<(), ApiError> {
     if password.chars().count() < 8 {
         return Err(ApiError::unprocessable("weak_password", "passwords need at least 8 characters"));
     }
-    if password.len() > 1024 {
+    if password.len() > MAX_PASSWORD_BYTES {
         return Err(ApiError::unprocessable("invalid_password", "passwords are at most 1024 bytes"));
     }
     Ok(())

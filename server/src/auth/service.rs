@@ -4,7 +4,10 @@ use std::net::IpAddr;
 
 use cloudbuffer_protocol::{Credentials, Tokens};
 
-use super::password::{hash_password, validate_password, validate_username, verify_password};
+use super::attempts::Caller;
+use super::password::{
+    hash_password, validate_password, validate_username, verify_password, MAX_PASSWORD_BYTES,
+};
 use super::tokens::refresh_token_hash;
 use crate::config::Registration;
 use crate::db::{now_ms, DeviceRow, RefreshOutcome, UserRow};
@@ -17,7 +20,7 @@ const REFRESH_LIFE_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// Creates an account and signs its first device in.
 pub async fn register(state: &AppState, creds: Credentials, ip: IpAddr) -> Result<Tokens, ApiError> {
-    state.check_auth_rate(ip, &creds.username)?;
+    state.attempts.register(ip)?;
     if state.config.registration == Registration::Closed {
         return Err(ApiError::Forbidden {
             code: "registration_closed",
@@ -43,17 +46,42 @@ pub async fn register(state: &AppState, creds: Credentials, ip: IpAddr) -> Resul
     start_session(state, &user.id, creds.device_name.as_deref()).await
 }
 
+fn wrong_credentials() -> ApiError {
+    ApiError::unauthorized("invalid_credentials", "wrong user name or password")
+}
+
+/// Checks `password` for `username` within the attempt budgets; the user
+/// if it is right. Names that cannot exist are refused before any state
+/// is touched; unknown ones pay for a hash too, so timing does not reveal
+/// them. A `device_token` this user's sign-in once returned marks a known
+/// device, which guessers elsewhere cannot slow down or lock out.
+pub async fn check_password(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    device_token: Option<&str>,
+    ip: IpAddr,
+) -> Result<UserRow, ApiError> {
+    if validate_username(username).is_err() || password.len() > MAX_PASSWORD_BYTES {
+        return Err(wrong_credentials());
+    }
+    let user = state.db.user_by_name(username).await?;
+    let known = user.as_ref().zip(device_token).and_then(|(u, t)| state.keys.verify_device_token(&u.id, t));
+    let caller = known.map_or(Caller::Address(ip), Caller::KnownDevice);
+    state.attempts.sign_in(username, caller).await?;
+    let hash = user.as_ref().map_or_else(|| state.dummy_hash.clone(), |u| u.password_hash.clone());
+    let valid = verify_password(password.to_string(), hash).await;
+    match user {
+        Some(user) if valid => Ok(user),
+        _ => Err(wrong_credentials()),
+    }
+}
+
 /// Checks a password and signs a new device in.
 pub async fn login(state: &AppState, creds: Credentials, ip: IpAddr) -> Result<Tokens, ApiError> {
-    state.check_auth_rate(ip, &creds.username)?;
-    let user = state.db.user_by_name(&creds.username).await?;
-    // Unknown names pay for a hash too, so timing does not reveal them.
-    let hash = user.as_ref().map_or_else(|| state.dummy_hash.clone(), |u| u.password_hash.clone());
-    let valid = verify_password(creds.password, hash).await;
-    match user {
-        Some(user) if valid => start_session(state, &user.id, creds.device_name.as_deref()).await,
-        _ => Err(ApiError::unauthorized("invalid_credentials", "wrong user name or password")),
-    }
+    let user =
+        check_password(state, &creds.username, &creds.password, creds.device_token.as_deref(), ip).await?;
+    start_session(state, &user.id, creds.device_name.as_deref()).await
 }
 
 /// Spends a refresh token and issues the next pair. A replayed token
@@ -98,6 +126,7 @@ fn tokens(state: &AppState, user_id: &str, device_id: &str, refresh_token: Strin
         token_type: "Bearer".into(),
         expires_in: life,
         device_id: device_id.to_string(),
+        device_token: Some(state.keys.issue_device_token(user_id)),
     }
 }
 

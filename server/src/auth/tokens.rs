@@ -25,6 +25,8 @@ pub struct JwtKeys {
     validation: Validation,
     /// A key derived from the secret for keyed hashes (Basic credential cache).
     pub cache_key: [u8; 32],
+    /// A key derived from the secret that signs device tokens.
+    device_key: [u8; 32],
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -45,18 +47,30 @@ impl JwtKeys {
             decoding: DecodingKey::from_secret(secret),
             validation,
             cache_key: blake3::derive_key("cloudbuffer basic-auth cache v1", secret),
+            device_key: blake3::derive_key("cloudbuffer device token v1", secret),
         }
     }
 
     /// Loads the configured secret, or the one in the data dir, creating it
     /// (mode 0600) on first start.
     pub fn load(configured: Option<&str>, data_dir: &Path) -> std::io::Result<JwtKeys> {
+        let weak = |what: String, reason: &str| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{what}: the JWT secret {reason}"))
+        };
         if let Some(secret) = configured {
+            crate::config::check_jwt_secret(secret.as_bytes())
+                .map_err(|reason| weak("--jwt-secret".into(), reason))?;
             return Ok(JwtKeys::new(secret.as_bytes()));
         }
         let path = data_dir.join("jwt_secret");
         match std::fs::read_to_string(&path) {
-            Ok(secret) => Ok(JwtKeys::new(secret.trim().as_bytes())),
+            Ok(secret) => {
+                let secret = secret.trim();
+                crate::config::check_jwt_secret(secret.as_bytes()).map_err(|reason| {
+                    weak(path.display().to_string(), &format!("{reason} (or delete the file)"))
+                })?;
+                Ok(JwtKeys::new(secret.as_bytes()))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let secret = crate::ids::random_hex(32);
                 write_private(&path, secret.as_bytes())?;
@@ -86,6 +100,37 @@ impl JwtKeys {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
             })
+    }
+}
+
+impl JwtKeys {
+    /// A device token for `user_id`: proof, at a later sign-in, that this
+    /// device once signed in as that user (`<nonce>.<mac>`, hex).
+    pub fn issue_device_token(&self, user_id: &str) -> String {
+        let nonce = crate::ids::random_hex(16);
+        format!("{nonce}.{}", self.device_mac(user_id, &nonce))
+    }
+
+    /// The nonce of a device token, if it was issued for `user_id`.
+    pub fn verify_device_token<'t>(&self, user_id: &str, token: &'t str) -> Option<&'t str> {
+        let (nonce, mac) = token.split_once('.')?;
+        if nonce.len() != 32 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let expected = self.device_mac(user_id, nonce);
+        // Constant time: blake3's Hash equality is.
+        let given = blake3::Hash::from_hex(mac.get(..64)?).ok()?;
+        (mac.len() == 64 && given == blake3::Hash::from_hex(&expected).ok()?).then_some(nonce)
+    }
+
+    fn device_mac(&self, user_id: &str, nonce: &str) -> String {
+        blake3::Hasher::new_keyed(&self.device_key)
+            .update(user_id.as_bytes())
+            .update(&[0])
+            .update(nonce.as_bytes())
+            .finalize()
+            .to_hex()
+            .to_string()
     }
 }
 
@@ -134,5 +179,19 @@ mod tests {
         let mut tampered = token.clone();
         tampered.insert(tampered.len() - 2, 'x');
         assert!(keys.verify(&tampered).is_err());
+    }
+
+    #[test]
+    fn device_tokens_belong_to_one_user_and_one_secret() {
+        let keys = JwtKeys::new(b"secret");
+        let token = keys.issue_device_token("u1");
+        assert!(keys.verify_device_token("u1", &token).is_some());
+        assert!(keys.verify_device_token("u2", &token).is_none());
+        assert!(JwtKeys::new(b"other").verify_device_token("u1", &token).is_none());
+        let mut forged = token.clone();
+        forged.replace_range(40..41, if &token[40..41] == "0" { "1" } else { "0" });
+        assert!(keys.verify_device_token("u1", &forged).is_none());
+        assert!(keys.verify_device_token("u1", "").is_none());
+        assert!(keys.verify_device_token("u1", "x.y").is_none());
     }
 }

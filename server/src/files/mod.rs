@@ -2,7 +2,10 @@
 //! Plain functions over [`AppState`]; the HTTP handlers only adapt to them.
 
 pub mod download;
+pub mod inflight;
 pub mod names;
+
+use std::time::Duration;
 
 use bytes::Bytes;
 use cloudbuffer_protocol::{DeleteReason, Event, FileInfo};
@@ -51,10 +54,22 @@ fn too_large(limit: u64) -> ApiError {
     }
 }
 
-fn over_quota(quota: u64) -> ApiError {
-    ApiError::InsufficientStorage {
-        code: "quota_exceeded",
-        message: format!("this would exceed your {} quota; delete some files first", human_bytes(quota)),
+use inflight::over_quota;
+
+/// The next chunk of a request body: 400 if the client broke off, 408 if
+/// it sent nothing for `idle`.
+pub async fn next_chunk<S, E>(body: &mut std::pin::Pin<&mut S>, idle: Duration) -> ApiResult<Option<Bytes>>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+    E: std::fmt::Display,
+{
+    match tokio::time::timeout(idle, body.next()).await {
+        Err(_) => Err(ApiError::RequestTimeout(idle.as_secs())),
+        Ok(None) => Ok(None),
+        Ok(Some(Ok(chunk))) => Ok(Some(chunk)),
+        Ok(Some(Err(e))) => {
+            Err(ApiError::bad_request("upload_interrupted", format!("the upload was cut off: {e}")))
+        }
     }
 }
 
@@ -119,28 +134,28 @@ where
     if declared_len.is_some_and(|n| n > limit) {
         return Err(too_large(limit));
     }
-    if declared_len.is_some_and(|n| n > state.config.quota_bytes) {
-        return Err(over_quota(state.config.quota_bytes));
-    }
+    let config = &state.config;
+    let mut ticket =
+        state.uploads.begin(user_id, config.max_uploads_per_user, config.quota_bytes, declared_len)?;
+    let idle = Duration::from_secs(config.idle_timeout_seconds);
     let name = names::sanitize_file_name(raw_name);
     let mut writer = state.store.writer()?;
     let mut body = std::pin::pin!(body);
     let mut received = 0u64;
-    while let Some(chunk) = body.next().await {
-        let chunk = match chunk {
-            Ok(chunk) => chunk,
+    loop {
+        let chunk = match next_chunk(&mut body, idle).await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
             Err(e) => {
                 writer.abort().await;
-                return Err(ApiError::bad_request(
-                    "upload_interrupted",
-                    format!("the upload was cut off: {e}"),
-                ));
+                return Err(e);
             }
         };
         received += chunk.len() as u64;
-        if received > limit {
+        let accepted = if received > limit { Err(too_large(limit)) } else { ticket.receive(chunk.len() as u64) };
+        if let Err(e) = accepted {
             writer.abort().await;
-            return Err(too_large(limit));
+            return Err(e);
         }
         if let Err(e) = writer.write(chunk).await {
             writer.abort().await;

@@ -55,7 +55,7 @@ pub async fn put_buffer(
     let user = &auth.user.id;
     let clip = match data_type(&headers)? {
         DataType::Text => {
-            let text = buffer::read_text(body.into_data_stream()).await?;
+            let text = buffer::read_text(&state, user, body.into_data_stream()).await?;
             buffer::add_text(&state, user, device, &text).await?
         }
         DataType::File => {
