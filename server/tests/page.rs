@@ -87,8 +87,8 @@ async fn images_are_previewed_only_where_that_burns_nothing() {
     assert_eq!(raw.bytes().await.unwrap(), png_bytes());
 
     // A protected link: no preview, even once unlocked.
-    let locked = share(&server, &alice, json!({"file_id": file["id"], "password": "pw"})).await;
-    let page = post_page(&server, &locked, &[("password", "pw")]).await;
+    let locked = share(&server, &alice, json!({"file_id": file["id"], "password": "pw-secret"})).await;
+    let page = post_page(&server, &locked, &[("password", "pw-secret")]).await;
     page.expect(StatusCode::OK);
     assert!(page.has("<h1>photo.<wbr>png</h1>"));
     assert!(!page.has("<img"), "{}", page.html);
@@ -162,13 +162,13 @@ async fn a_limited_text_is_shown_on_request_and_that_counts_as_a_download() {
 
     // Protected too: unlocking shows the button, which posts the password again.
     let locked =
-        share(&server, &alice, json!({"clip_id": clip["id"], "max_downloads": 2, "password": "pw"})).await;
-    let unlocked = post_page(&server, &locked, &[("password", "pw")]).await;
+        share(&server, &alice, json!({"clip_id": clip["id"], "max_downloads": 2, "password": "pw-secret"})).await;
+    let unlocked = post_page(&server, &locked, &[("password", "pw-secret")]).await;
     unlocked.expect(StatusCode::OK);
     assert!(!unlocked.has("the one-time secret"));
     assert!(
         unlocked.has(&format!(
-            r#"<form method="post" action="{locked}"><input type="hidden" name="password" value="pw"><input type="hidden" name="reveal" value="1">"#
+            r#"<form method="post" action="{locked}"><input type="hidden" name="password" value="pw-secret"><input type="hidden" name="reveal" value="1">"#
         )),
         "{}",
         unlocked.html
@@ -176,7 +176,7 @@ async fn a_limited_text_is_shown_on_request_and_that_counts_as_a_download() {
     let wrong = post_page(&server, &locked, &[("password", "nope"), ("reveal", "1")]).await;
     wrong.expect(StatusCode::UNAUTHORIZED);
     assert!(!wrong.has("the one-time secret"));
-    let shown = post_page(&server, &locked, &[("password", "pw"), ("reveal", "1")]).await;
+    let shown = post_page(&server, &locked, &[("password", "pw-secret"), ("reveal", "1")]).await;
     shown.expect(StatusCode::OK);
     assert!(shown.has("the one-time secret</textarea>"), "{}", shown.html);
     assert!(shown.has("<dd>1 download left</dd>"));

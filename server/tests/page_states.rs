@@ -53,13 +53,13 @@ async fn a_protected_share_asks_for_its_password_without_javascript() {
 
     // A protected text clip shows its text once unlocked.
     let clip = server.copy_text(&alice, "text behind a password").await;
-    let text = share(&server, &alice, json!({"clip_id": clip["id"], "password": "pw"})).await;
+    let text = share(&server, &alice, json!({"clip_id": clip["id"], "password": "pw-secret"})).await;
     let locked = get_page(&server, &text).await;
     assert!(!locked.has("text behind a password"));
-    let unlocked = post_page(&server, &text, &[("password", "pw")]).await;
+    let unlocked = post_page(&server, &text, &[("password", "pw-secret")]).await;
     unlocked.expect(StatusCode::OK);
     assert!(unlocked.has("text behind a password</textarea>"), "{}", unlocked.html);
-    assert!(unlocked.has(r#"<input type="hidden" name="password" value="pw">"#));
+    assert!(unlocked.has(r#"<input type="hidden" name="password" value="pw-secret">"#));
 }
 
 #[tokio::test]
@@ -67,11 +67,11 @@ async fn a_flood_of_wrong_passwords_gets_a_429_page() {
     let server = TestServer::start_with(|s| s.auth_attempts_per_minute = Some(3)).await;
     let alice = server.register("alice").await;
     let file = server.upload(&alice, "a.txt", "a").await;
-    let token = share(&server, &alice, json!({"file_id": file["id"], "password": "right"})).await;
+    let token = share(&server, &alice, json!({"file_id": file["id"], "password": "right-one"})).await;
     for _ in 0..3 {
         post_page(&server, &token, &[("password", "wrong")]).await.expect(StatusCode::UNAUTHORIZED);
     }
-    let limited = post_page(&server, &token, &[("password", "right")]).await;
+    let limited = post_page(&server, &token, &[("password", "right-one")]).await;
     limited.expect(StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "retry after {retry}");

@@ -73,7 +73,9 @@ async fn share_requests_are_validated() {
         (json!({"file_id": id, "expires_in": 0}), "invalid_expires_in"),
         (json!({"file_id": id, "expires_in": -5}), "invalid_expires_in"),
         (json!({"file_id": id, "max_downloads": 0}), "invalid_max_downloads"),
-        (json!({"file_id": id, "password": ""}), "invalid_password"),
+        (json!({"file_id": id, "password": ""}), "weak_password"),
+        (json!({"file_id": id, "password": "7 chars"}), "weak_password"),
+        (json!({"file_id": id, "password": "x".repeat(1025)}), "invalid_password"),
         (json!({}), "invalid_share_target"),
         (json!({"file_id": id, "clip_id": "x"}), "invalid_share_target"),
     ] {
@@ -341,10 +343,10 @@ async fn right_passwords_are_never_rate_limited_and_no_login_dialog_is_asked_for
     let server = TestServer::start_with(|s| s.auth_attempts_per_minute = Some(2)).await;
     let alice = server.register("alice").await;
     let file = server.upload(&alice, "s.txt", "s").await;
-    let share = share_of(&server, &alice, json!({"file_id": file["id"], "password": "pw"})).await;
+    let share = share_of(&server, &alice, json!({"file_id": file["id"], "password": "pw-secret"})).await;
     let raw = format!("{}/raw", path_of(&share));
     for _ in 0..6 {
-        let ok = server.request(Method::GET, &raw).header("x-share-password", "pw").send().await.unwrap();
+        let ok = server.request(Method::GET, &raw).header("x-share-password", "pw-secret").send().await.unwrap();
         assert_eq!(ok.status(), StatusCode::OK);
     }
     let wrong = server.request(Method::GET, &raw).header("x-share-password", "no").send().await.unwrap();
