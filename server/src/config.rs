@@ -200,7 +200,9 @@ impl Settings {
             log_format: self.log_format.or(other.log_format),
             ws_ping_seconds: self.ws_ping_seconds.or(other.ws_ping_seconds),
             idle_timeout_seconds: self.idle_timeout_seconds.or(other.idle_timeout_seconds),
-            max_connections_per_address: self.max_connections_per_address.or(other.max_connections_per_address),
+            max_connections_per_address: self
+                .max_connections_per_address
+                .or(other.max_connections_per_address),
             max_uploads_per_user: self.max_uploads_per_user.or(other.max_uploads_per_user),
             max_event_sockets_per_user: self.max_event_sockets_per_user.or(other.max_event_sockets_per_user),
         }
@@ -230,9 +232,8 @@ impl Settings {
             |name, value| bounded(name, value, 315_360_000, "must be at most 315360000 (ten years)");
         let bytes = |name, value| bounded(name, value, 1 << 60, "must be at most 2^60 (1 EiB)");
         let count = |name, value| bounded(name, value, 1_000_000_000, "must be at most 1000000000");
-        let small = |name, value| {
-            bounded(name, value, 1_000_000, "must be at most 1000000").map(|v| v as usize)
-        };
+        let small =
+            |name, value| bounded(name, value, 1_000_000, "must be at most 1000000").map(|v| v as usize);
         if let Some(secret) = &self.jwt_secret {
             check_jwt_secret(secret.as_bytes())
                 .map_err(|reason| ConfigError::Invalid { name: "jwt_secret", reason })?;

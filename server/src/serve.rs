@@ -66,15 +66,16 @@ impl Drop for Slot {
 
 /// Serves `app` on `listener` until `shutdown` is cancelled, then lets the
 /// connections in flight finish their requests.
-pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits, shutdown: CancellationToken) {
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    shutdown: CancellationToken,
+) {
     let counts = Arc::new(AddressCounts::default());
     let tasks = TaskTracker::new();
     let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.idle_timeout)
-        .max_buf_size(64 * 1024);
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.idle_timeout).max_buf_size(64 * 1024);
     builder
         .http2()
         .timer(TokioTimer::new())

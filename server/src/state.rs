@@ -3,8 +3,8 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use crate::auth::password::hash_password;
 use crate::auth::attempts::Attempts;
+use crate::auth::password::hash_password;
 use crate::auth::tokens::JwtKeys;
 use crate::auth::BasicCache;
 use crate::config::Config;

@@ -162,7 +162,8 @@ async fn a_limited_text_is_shown_on_request_and_that_counts_as_a_download() {
 
     // Protected too: unlocking shows the button, which posts the password again.
     let locked =
-        share(&server, &alice, json!({"clip_id": clip["id"], "max_downloads": 2, "password": "pw-secret"})).await;
+        share(&server, &alice, json!({"clip_id": clip["id"], "max_downloads": 2, "password": "pw-secret"}))
+            .await;
     let unlocked = post_page(&server, &locked, &[("password", "pw-secret")]).await;
     unlocked.expect(StatusCode::OK);
     assert!(!unlocked.has("the one-time secret"));

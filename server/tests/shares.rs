@@ -346,7 +346,8 @@ async fn right_passwords_are_never_rate_limited_and_no_login_dialog_is_asked_for
     let share = share_of(&server, &alice, json!({"file_id": file["id"], "password": "pw-secret"})).await;
     let raw = format!("{}/raw", path_of(&share));
     for _ in 0..6 {
-        let ok = server.request(Method::GET, &raw).header("x-share-password", "pw-secret").send().await.unwrap();
+        let ok =
+            server.request(Method::GET, &raw).header("x-share-password", "pw-secret").send().await.unwrap();
         assert_eq!(ok.status(), StatusCode::OK);
     }
     let wrong = server.request(Method::GET, &raw).header("x-share-password", "no").send().await.unwrap();

@@ -148,7 +148,12 @@ impl Throttle {
     /// many; no attempt waits longer than `max_delay`.
     pub fn new(per_minute: u32, max_delay: Duration) -> Throttle {
         let interval = Duration::from_secs(60) / per_minute.max(1);
-        Throttle { interval, burst: interval * per_minute.max(1), max_delay, turns: Mutex::new(HashMap::new()) }
+        Throttle {
+            interval,
+            burst: interval * per_minute.max(1),
+            max_delay,
+            turns: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Books the next turn on `key` and says how long to wait for it.

@@ -152,7 +152,8 @@ where
             }
         };
         received += chunk.len() as u64;
-        let accepted = if received > limit { Err(too_large(limit)) } else { ticket.receive(chunk.len() as u64) };
+        let accepted =
+            if received > limit { Err(too_large(limit)) } else { ticket.receive(chunk.len() as u64) };
         if let Err(e) = accepted {
             writer.abort().await;
             return Err(e);
