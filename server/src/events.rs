@@ -30,10 +30,13 @@ pub struct EventHub {
 }
 
 impl EventHub {
-    /// Subscribes a device of `user_id`.
-    pub fn subscribe(&self, user_id: &str) -> broadcast::Receiver<Message> {
+    /// Subscribes a connection of `user_id`, or None if the user already
+    /// has `max` connections (checked under the lock, so racing connects
+    /// cannot overshoot).
+    pub fn subscribe(&self, user_id: &str, max: usize) -> Option<broadcast::Receiver<Message>> {
         let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        users.entry(user_id.to_string()).or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0).subscribe()
+        let sender = users.entry(user_id.to_string()).or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0);
+        (sender.receiver_count() < max).then(|| sender.subscribe())
     }
 
     /// True if some device of the user is connected.
@@ -98,8 +101,8 @@ mod tests {
     #[test]
     fn a_device_that_stops_reading_is_cut_off_not_buffered_for() {
         let hub = EventHub::default();
-        let mut stuck = hub.subscribe("alice");
-        let mut other = hub.subscribe("bob");
+        let mut stuck = hub.subscribe("alice", 8).unwrap();
+        let mut other = hub.subscribe("bob", 8).unwrap();
         for i in 0..CHANNEL_CAPACITY + 10 {
             hub.publish("alice", &event(i));
         }
@@ -112,11 +115,22 @@ mod tests {
     #[test]
     fn users_without_devices_cost_nothing() {
         let hub = EventHub::default();
-        let receiver = hub.subscribe("alice");
+        let receiver = hub.subscribe("alice", 8).unwrap();
         assert!(hub.has_subscribers("alice"));
         drop(receiver);
         hub.publish("alice", &event(1));
         assert!(!hub.has_subscribers("alice"));
         assert_eq!(hub.users.lock().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn connections_beyond_the_cap_are_refused_until_one_leaves() {
+        let hub = EventHub::default();
+        let first = hub.subscribe("alice", 2).unwrap();
+        let _second = hub.subscribe("alice", 2).unwrap();
+        assert!(hub.subscribe("alice", 2).is_none());
+        assert!(hub.subscribe("bob", 2).is_some(), "the cap is per user");
+        drop(first);
+        assert!(hub.subscribe("alice", 2).is_some());
     }
 }

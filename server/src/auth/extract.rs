@@ -30,6 +30,8 @@ pub struct AuthUser {
     pub user: UserRow,
     /// The device, for Bearer tokens; None for HTTP Basic.
     pub device_id: Option<String>,
+    /// When the access token expires (Unix seconds); None for HTTP Basic.
+    pub expires_at: Option<i64>,
 }
 
 /// The client's address (the TCP peer).
@@ -125,7 +127,7 @@ pub async fn bearer(state: &AppState, token: &str) -> Result<AuthUser, ApiError>
     if now - session.last_seen_at > LAST_SEEN_RESOLUTION_MS {
         state.db.touch_device(&claims.did, now).await?;
     }
-    Ok(AuthUser { user: session.user, device_id: Some(claims.did) })
+    Ok(AuthUser { user: session.user, device_id: Some(claims.did), expires_at: Some(claims.exp) })
 }
 
 async fn basic(state: &AppState, encoded: &str, ip: IpAddr) -> Result<AuthUser, ApiError> {
@@ -143,13 +145,13 @@ async fn basic(state: &AppState, encoded: &str, ip: IpAddr) -> Result<AuthUser, 
     if validate_username(username).is_ok() {
         if let Some(user) = state.db.user_by_name(username).await? {
             if state.basic_cache.hit(key.as_bytes(), &user.password_hash) {
-                return Ok(AuthUser { user, device_id: None });
+                return Ok(AuthUser { user, device_id: None, expires_at: None });
             }
         }
     }
     let user = check_password(state, username, password, None, ip).await?;
     state.basic_cache.insert(*key.as_bytes(), &user.password_hash);
-    Ok(AuthUser { user, device_id: None })
+    Ok(AuthUser { user, device_id: None, expires_at: None })
 }
 
 /// `AuthUser` that must be an admin.
