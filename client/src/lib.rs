@@ -7,6 +7,7 @@
 pub mod api;
 mod clip_content;
 pub mod error;
+pub mod names;
 mod ops;
 pub mod session;
 pub mod sync;
@@ -15,5 +16,6 @@ pub mod watch;
 
 pub use api::Client;
 pub use error::{ClientError, Result};
+pub use names::{printable, safe_file_name};
 pub use ops::QrFormat;
 pub use session::{Session, SessionStore};

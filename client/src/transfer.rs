@@ -206,8 +206,19 @@ async fn fetch_to(
 }
 
 /// `<dest>.part`, beside the destination so the final rename is atomic.
+/// A name too long for that (file names stop at 255 bytes) is cut and
+/// given a hash of the whole name, so each destination keeps one `.part`.
 pub fn part_path(dest: &Path) -> PathBuf {
     let mut name = dest.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    if name.len() + ".part".len() > crate::names::MAX_NAME_BYTES {
+        let hash = blake3::hash(name.as_encoded_bytes()).to_hex();
+        let lossy = name.to_string_lossy();
+        let mut cut = crate::names::MAX_NAME_BYTES - ".part".len() - 9;
+        while !lossy.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        name = format!("{}-{}", &lossy[..cut], &hash[..8]).into();
+    }
     name.push(".part");
     dest.with_file_name(name)
 }
@@ -225,5 +236,21 @@ pub fn human_bytes(n: u64) -> String {
         format!("{value:.0} {}", UNITS[unit])
     } else {
         format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_paths_fit_in_a_file_name() {
+        assert_eq!(part_path(Path::new("/d/a.txt")), Path::new("/d/a.txt.part"));
+        let long = crate::names::safe_file_name(&"é".repeat(200));
+        let part = part_path(&Path::new("/d").join(&long));
+        let name = part.file_name().unwrap().to_str().unwrap();
+        assert!(name.len() <= crate::names::MAX_NAME_BYTES && name.ends_with(".part"), "{name}");
+        let other = part_path(&Path::new("/d").join(format!("{long}x")));
+        assert_ne!(part, other, "two long names share no .part");
     }
 }

@@ -39,30 +39,13 @@ const RETRY_MAX: Duration = Duration::from_secs(60);
 /// `name`, else `name (1).ext`, `name (2).ext`… : the first path in `dir`
 /// where neither the file nor its `.part` exists.
 pub fn unique_path(dir: &Path, name: &str) -> PathBuf {
-    let name = safe_name(name);
-    let path = Path::new(&name);
-    let (stem, ext) = match (path.file_stem(), path.extension()) {
-        (Some(stem), Some(ext)) if !stem.is_empty() => {
-            (stem.to_string_lossy().into_owned(), format!(".{}", ext.to_string_lossy()))
-        }
-        _ => (name.clone(), String::new()),
-    };
+    let name = crate::names::safe_file_name(name);
     let free = |p: &Path| !p.exists() && !part_path(p).exists();
     let first = dir.join(&name);
     if free(&first) {
         return first;
     }
-    (1..).map(|n| dir.join(format!("{stem} ({n}){ext}"))).find(|p| free(p)).expect("a free name")
-}
-
-/// The last component of a name from the server, never `.`/`..`/empty.
-fn safe_name(name: &str) -> String {
-    let last = name.rsplit(['/', '\\']).next().unwrap_or("").trim();
-    if last.is_empty() || last.chars().all(|c| c == '.') {
-        "file".into()
-    } else {
-        last.into()
-    }
+    (1..).map(|n| dir.join(crate::names::numbered(&name, n))).find(|p| free(p)).expect("a free name")
 }
 
 /// Saves a file clip's file into `dir`, never overwriting: returns its path.
@@ -269,7 +252,7 @@ mod tests {
         std::fs::write(dir.path().join("a (1).txt.part"), b"").unwrap();
         assert_eq!(unique_path(dir.path(), "a.txt"), dir.path().join("a (2).txt"));
         assert_eq!(unique_path(dir.path(), "../x/README"), dir.path().join("README"));
-        assert_eq!(unique_path(dir.path(), ".."), dir.path().join("file"));
+        assert_eq!(unique_path(dir.path(), ".."), dir.path().join("download"));
         assert!(ignored(Path::new("/o/.hidden")) && ignored(Path::new("/o/f.part")));
         assert!(!ignored(Path::new("/o/photo.jpg")));
     }

@@ -126,10 +126,12 @@ fn remember_upload(app: &AppHandle, name: &str, on: bool) {
 #[tauri::command]
 pub async fn download_file(app: AppHandle, id: String, name: String) -> UiResult<bool> {
     let client = app.state::<AppState>().client().await?;
+    // The name is the uploader's: never a path, a hidden file or a device.
+    let safe = cloudbuffer_client::safe_file_name(&name);
     let dest = match std::env::var_os(SAVE_DIR_ENV) {
-        Some(dir) => Some(PathBuf::from(dir).join(&name)),
+        Some(dir) => Some(PathBuf::from(dir).join(&safe)),
         None => {
-            let dialog = app.dialog().file().set_title("Save as").set_file_name(&name);
+            let dialog = app.dialog().file().set_title("Save as").set_file_name(&safe);
             tokio::task::spawn_blocking(move || dialog.blocking_save_file())
                 .await
                 .map_err(|e| UiError::new(e.to_string()))?

@@ -15,7 +15,7 @@ use cloudbuffer_protocol::FileInfo;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use crate::format::{human_bytes, safe_file_name, unused_path};
+use crate::format::{human_bytes, printable, safe_file_name, unused_path};
 use crate::http;
 use crate::ui::{self, note, Pending};
 use crate::{CliResult, Failure};
@@ -60,7 +60,7 @@ pub fn destination(output: Option<&Path>, name: &str) -> CliResult<Dest> {
 /// Downloads one of the user's files (by its info) to `output`.
 pub async fn stored_file(client: &Client, file: &FileInfo, output: Option<&Path>) -> CliResult {
     let dest = destination(output, &file.name)?;
-    let (bar, progress) = ui::transfer_bar(&file.name);
+    let (bar, progress) = ui::transfer_bar(&printable(&file.name));
     let size = match &dest {
         Dest::File(path) => {
             ui::set_pending(Some(Pending::Download { part: part_path(path), resumable: true }));
@@ -111,7 +111,7 @@ pub async fn share_link(url: &str, password: Option<&str>, output: Option<&Path>
         .and_then(|v| http::filename_from_disposition(&String::from_utf8_lossy(v.as_bytes())))
         .unwrap_or_else(|| format!("download-{token}"));
     let dest = destination(output, &name)?;
-    let (bar, progress) = ui::transfer_bar(&name);
+    let (bar, progress) = ui::transfer_bar(&printable(&name));
     let size = stream(response, &dest, &base, progress).await;
     bar.finish_and_clear();
     saved(&name, size?, &dest);
@@ -121,7 +121,9 @@ pub async fn share_link(url: &str, password: Option<&str>, output: Option<&Path>
 fn saved(name: &str, size: u64, dest: &Dest) {
     match dest {
         Dest::File(path) | Dest::Special(path) => {
-            note!("Saved {name} ({}) to {}", human_bytes(size), path.display())
+            // Both come from the server: a name may carry terminal controls.
+            let (name, path) = (printable(name), printable(&path.display().to_string()));
+            note!("Saved {name} ({}) to {path}", human_bytes(size))
         }
         Dest::Stdout => {}
     }

@@ -8,7 +8,7 @@ use cloudbuffer_protocol::{ClipKind, CreateShare, Share, ShareState};
 use crate::account::to_json;
 use crate::cli::{GetArgs, LsArgs, RmArgs, SendArgs, ShareArgs, ShareOptions, SharesAction, SharesArgs};
 use crate::download;
-use crate::format::{expires_in, human_bytes, one_line, table};
+use crate::format::{expires_in, human_bytes, one_line, printable, table};
 use crate::ui::{self, note, out, SecretSource};
 use crate::{CliResult, Context, Failure};
 
@@ -48,7 +48,12 @@ async fn upload(client: &Client, path: &Path) -> CliResult<cloudbuffer_protocol:
     bar.finish_and_clear();
     match result {
         Ok(info) => {
-            note!("Uploaded {} ({}), id {}.", info.name, human_bytes(info.size), info.id);
+            note!(
+                "Uploaded {} ({}), id {}.",
+                printable(&info.name),
+                human_bytes(info.size),
+                printable(&info.id)
+            );
             Ok(info)
         }
         // Say which file, unless the message already does.

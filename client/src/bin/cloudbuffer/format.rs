@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
+pub use cloudbuffer_client::names::{printable, safe_file_name};
 pub use cloudbuffer_client::transfer::human_bytes;
 
 /// Parses `90s`, `10m`, `2h`, `1d`, `1h30m` (units s, m, h, d, each at
@@ -115,29 +116,18 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// At most `max` characters on one line, with "…" when cut.
+/// At most `max` characters on one line, with "…" when cut, and no
+/// terminal controls (see [`printable`]).
 pub fn one_line(text: &str, max: usize) -> String {
     let flat: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     let flat = flat.trim();
     if flat.chars().count() <= max {
-        return flat.to_string();
+        return printable(flat);
     }
     let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
     cut.push('…');
-    cut
-}
-
-/// A name from the server made safe to use as one local file name: its
-/// last path component, no control characters, never `.`, `..` or empty.
-pub fn safe_file_name(name: &str) -> String {
-    let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let clean: String = last.chars().filter(|c| !c.is_control()).collect();
-    let clean = clean.trim();
-    if clean.is_empty() || clean.chars().all(|c| c == '.') {
-        "file".into()
-    } else {
-        clean.to_string()
-    }
+    // Bidi controls are escaped, not cut: they would reorder the row.
+    printable(&cut)
 }
 
 /// `dir/name`, or `dir/name (1).ext`, `dir/name (2).ext`… for the first
@@ -147,12 +137,8 @@ pub fn unused_path(dir: &Path, name: &str) -> PathBuf {
     if !exists(&first) {
         return first;
     }
-    let (stem, ext) = match name.rfind('.') {
-        Some(dot) if dot > 0 => name.split_at(dot),
-        _ => (name, ""),
-    };
     (1u64..)
-        .map(|n| dir.join(format!("{stem} ({n}){ext}")))
+        .map(|n| dir.join(cloudbuffer_client::names::numbered(name, n)))
         .find(|candidate| !exists(candidate))
         .unwrap_or(first)
 }
@@ -208,15 +194,7 @@ mod tests {
         assert_eq!(text, "ID  NAME       SIZE\na   long name  1 KiB\n");
         assert_eq!(one_line("a\nb", 10), "a b");
         assert_eq!(one_line("abcdef", 4), "abc…");
-    }
-
-    #[test]
-    fn names_stay_in_their_folder() {
-        assert_eq!(safe_file_name("../../etc/passwd"), "passwd");
-        assert_eq!(safe_file_name("..\\x.txt"), "x.txt");
-        assert_eq!(safe_file_name(".."), "file");
-        assert_eq!(safe_file_name("a\u{0}b\n.txt"), "ab.txt");
-        assert_eq!(safe_file_name(""), "file");
+        assert_eq!(one_line("a\u{202e}b", 10), "a\\u{202e}b");
     }
 
     #[test]

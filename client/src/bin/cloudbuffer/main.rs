@@ -141,7 +141,8 @@ fn finish(result: CliResult) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             if let Some(message) = failure.message {
-                note!("cloudbuffer: {message}");
+                // Messages quote server text and file names: no terminal controls.
+                note!("cloudbuffer: {}", cloudbuffer_client::printable(&message));
             }
             ExitCode::from(failure.code)
         }

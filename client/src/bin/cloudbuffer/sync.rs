@@ -81,7 +81,7 @@ fn report(before: &SyncStatus, now: &SyncStatus, server: &str) {
         match &now.connection {
             Connection::Connected => note!("connected to {server}"),
             Connection::Offline { retry_in } => {
-                let why = now.last_error.as_deref().unwrap_or("unreachable");
+                let why = cloudbuffer_client::printable(now.last_error.as_deref().unwrap_or("unreachable"));
                 note!("offline: {why}; retrying in {:.1} s", retry_in.as_secs_f64());
             }
             Connection::Connecting | Connection::Stopped => {}
