@@ -3,6 +3,7 @@
 
 pub mod download;
 pub mod inflight;
+pub mod multipart;
 pub mod names;
 
 use std::time::Duration;

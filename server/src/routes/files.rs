@@ -1,9 +1,9 @@
 //! `/api/v1/files`: upload (multipart or raw), list, info, content, delete.
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cloudbuffer_protocol::{ErrorBody, FileInfo};
@@ -39,7 +39,7 @@ pub async fn upload_multipart(
     State(state): State<AppState>,
     auth: AuthUser,
     request: Request,
-) -> ApiResult<(StatusCode, Json<FileInfo>)> {
+) -> ApiResult<Response> {
     let is_multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -51,21 +51,16 @@ pub async fn upload_multipart(
                 .into(),
         ));
     }
-    let mut multipart = Multipart::from_request(request, &state)
-        .await
-        .map_err(|e| ApiError::bad_request("malformed_multipart", e.body_text()))?;
-    loop {
-        let field = multipart
-            .next_field()
-            .await
-            .map_err(|e| ApiError::bad_request("malformed_multipart", e.body_text()))?;
-        let Some(field) = field else {
-            return Err(ApiError::bad_request("missing_file_field", "the form has no part named `file`"));
-        };
-        if field.name() == Some("file") {
-            let name = field.file_name().unwrap_or("untitled").to_string();
-            let row = files::upload_file(&state, &auth.user.id, &name, None, field).await?;
-            return Ok((StatusCode::CREATED, Json(file_info(&row))));
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type = content_type.to_string();
+    let body = request.into_body().into_data_stream();
+    match files::multipart::upload(&state, &auth.user.id, &content_type, body).await {
+        Ok(row) => Ok((StatusCode::CREATED, Json(file_info(&row))).into_response()),
+        // The rest of a refused body is not read: close rather than drain it.
+        Err(e) => {
+            let mut response = e.into_response();
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            Ok(response)
         }
     }
 }
