@@ -11,6 +11,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 
+use crate::device_tokens::DeviceTokens;
 use crate::error::{transport_reason, ClientError, Result};
 use crate::session::{Session, SessionStore};
 
@@ -30,6 +31,8 @@ pub struct Client {
     /// a different one there means another process refreshed since.
     file_token: Arc<std::sync::Mutex<Option<String>>>,
     limits: Arc<Mutex<Option<Limits>>>,
+    /// Where sign-ins find and leave this device's device tokens.
+    device_tokens: Option<DeviceTokens>,
 }
 
 fn now_secs() -> i64 {
@@ -63,6 +66,7 @@ impl Client {
             store: None,
             file_token: Arc::new(std::sync::Mutex::new(None)),
             limits: Arc::new(Mutex::new(None)),
+            device_tokens: None,
         })
     }
 
@@ -73,13 +77,24 @@ impl Client {
         let mut client = Client::new(server.unwrap_or(&session.server))?;
         client.set_file_token(Some(session.refresh_token.clone()));
         client.session = Arc::new(Mutex::new(Some(session)));
+        client.device_tokens = Some(DeviceTokens::of(&store));
         client.store = Some(store);
         Ok(client)
     }
 
-    /// Saves sessions made by `login`/`register`/refresh to `store`.
+    /// Saves sessions made by `login`/`register`/refresh to `store`, and
+    /// keeps device tokens beside it (see [`Client::with_device_tokens`]).
     pub fn with_store(mut self, store: SessionStore) -> Client {
+        self.device_tokens = Some(DeviceTokens::of(&store));
         self.store = Some(store);
+        self
+    }
+
+    /// Sends the device token kept in `tokens` with sign-ins, and keeps the
+    /// one the server answers there, without saving the session itself
+    /// (for a caller that saves it when it is ready, like `cloudbuffer login`).
+    pub fn with_device_tokens(mut self, tokens: DeviceTokens) -> Client {
+        self.device_tokens = Some(tokens);
         self
     }
 
@@ -115,14 +130,21 @@ impl Client {
         password: &str,
         device_name: &str,
     ) -> Result<Session> {
+        let known = self.device_tokens.as_ref().and_then(|t| t.get(&self.server, username));
         let body = Credentials {
             username: username.into(),
             password: password.into(),
             device_name: Some(device_name.into()),
-            device_token: None,
+            device_token: known.clone(),
         };
         let response = self.transport(self.http.post(self.url(path)).json(&body)).await?;
         let tokens: Tokens = self.parse(self.check(response).await?).await?;
+        if let (Some(store), Some(token)) = (&self.device_tokens, &tokens.device_token) {
+            if known.as_ref() != Some(token) {
+                // Best effort: without it the next sign-in is merely unrecognised.
+                let _ = store.put(&self.server, username, token).await;
+            }
+        }
         let session = Session {
             server: self.server.clone(),
             username: username.into(),

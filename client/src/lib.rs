@@ -6,6 +6,7 @@
 
 pub mod api;
 mod clip_content;
+pub mod device_tokens;
 pub mod error;
 pub mod names;
 mod ops;
@@ -15,6 +16,7 @@ pub mod transfer;
 pub mod watch;
 
 pub use api::Client;
+pub use device_tokens::DeviceTokens;
 pub use error::{ClientError, Result};
 pub use names::{printable, safe_file_name};
 pub use ops::QrFormat;

@@ -1,6 +1,6 @@
 //! Signing in and out, the device list and the usage figures.
 
-use cloudbuffer_client::{Client, ClientError};
+use cloudbuffer_client::{Client, ClientError, DeviceTokens};
 
 use crate::cli::{DevicesAction, DevicesArgs, JsonArgs, LoginArgs};
 use crate::format::{ago, expires_in, human_bytes, table};
@@ -20,7 +20,8 @@ pub async fn login(context: &Context, args: LoginArgs) -> CliResult {
                 "which server? give --server URL (or set CLOUDBUFFER_SERVER), e.g. --server http://host:8080",
             )),
         };
-    let client = Client::new(&server)?;
+    // Not with_store: the old session is signed out below before this one is saved.
+    let client = Client::new(&server)?.with_device_tokens(DeviceTokens::of(&store));
     let username = match (args.username, &saved) {
         (Some(username), _) => username,
         (None, Some(saved)) if saved.server == client.server() => saved.username.clone(),
