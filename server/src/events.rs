@@ -35,7 +35,8 @@ impl EventHub {
     /// cannot overshoot).
     pub fn subscribe(&self, user_id: &str, max: usize) -> Option<broadcast::Receiver<Message>> {
         let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        let sender = users.entry(user_id.to_string()).or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0);
+        let sender =
+            users.entry(user_id.to_string()).or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0);
         (sender.receiver_count() < max).then(|| sender.subscribe())
     }
 

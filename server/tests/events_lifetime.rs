@@ -127,7 +127,8 @@ async fn a_basic_auth_socket_closes_when_the_password_changes() {
     let server = TestServer::start_with(|s| s.ws_ping_seconds = Some(1)).await;
     let alice = server.register("alice").await;
     let url = server.events_url();
-    let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).unwrap();
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).unwrap();
     let basic = base64_basic(&alice.username, &alice.password);
     request.headers_mut().insert("authorization", basic.parse().unwrap());
     let mut ws = tokio_tungstenite::connect_async(request).await.unwrap().0;

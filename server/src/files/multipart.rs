@@ -34,8 +34,9 @@ where
     S: Stream<Item = Result<Bytes, E>> + Send + 'static,
     E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
 {
-    let boundary = multer::parse_boundary(content_type)
-        .map_err(|_| ApiError::bad_request("malformed_multipart", "the Content-Type has no multipart boundary"))?;
+    let boundary = multer::parse_boundary(content_type).map_err(|_| {
+        ApiError::bad_request("malformed_multipart", "the Content-Type has no multipart boundary")
+    })?;
     let max_file = state.config.max_file_bytes;
     let limits = SizeLimit::new()
         .whole_stream(max_file.saturating_add(STREAM_OVERHEAD))
@@ -44,13 +45,15 @@ where
         .for_field("file", u64::MAX);
     let meter = Arc::new(Meter::default());
     let metered = Metered { inner: Box::pin(body), meter: meter.clone() };
-    let mut multipart = multer::Multipart::with_constraints(metered, boundary, Constraints::new().size_limit(limits));
+    let mut multipart =
+        multer::Multipart::with_constraints(metered, boundary, Constraints::new().size_limit(limits));
     let idle = Duration::from_secs(state.config.idle_timeout_seconds);
     loop {
         meter.arm();
         let field = tokio::time::timeout(idle, multipart.next_field()).await;
         meter.disarm();
-        let field = field.map_err(|_| ApiError::RequestTimeout(idle.as_secs()))?.map_err(|e| error(&meter, e))?;
+        let field =
+            field.map_err(|_| ApiError::RequestTimeout(idle.as_secs()))?.map_err(|e| error(&meter, e))?;
         let Some(mut field) = field else {
             return Err(ApiError::bad_request("missing_file_field", "the form has no part named `file`"));
         };
@@ -60,7 +63,8 @@ where
         }
         loop {
             let chunk = tokio::time::timeout(idle, field.chunk()).await;
-            let chunk = chunk.map_err(|_| ApiError::RequestTimeout(idle.as_secs()))?.map_err(|e| error(&meter, e))?;
+            let chunk =
+                chunk.map_err(|_| ApiError::RequestTimeout(idle.as_secs()))?.map_err(|e| error(&meter, e))?;
             if chunk.is_none() {
                 break;
             }

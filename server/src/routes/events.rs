@@ -17,8 +17,8 @@ use tokio::time::Instant;
 
 use crate::auth::extract::bearer;
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiResult};
 use crate::db::now_ms;
+use crate::error::{ApiError, ApiResult};
 use crate::events;
 use crate::state::AppState;
 
@@ -63,8 +63,11 @@ pub async fn connect(State(state): State<AppState>, request: Request) -> ApiResu
     if let Some(protocol) = protocol {
         upgrade = upgrade.protocols([protocol]);
     }
-    let Some(receiver) = state.events.subscribe(&user.user.id, state.config.max_event_sockets_per_user) else {
-        return Ok(upgrade.on_upgrade(|socket| close(socket, 4029, "too many live connections for this account")));
+    let Some(receiver) = state.events.subscribe(&user.user.id, state.config.max_event_sockets_per_user)
+    else {
+        return Ok(
+            upgrade.on_upgrade(|socket| close(socket, 4029, "too many live connections for this account"))
+        );
     };
     let live = Live { deadline: user.expires_at.map(instant_at), state, user, receiver };
     Ok(upgrade.on_upgrade(move |socket| live.serve(socket)))

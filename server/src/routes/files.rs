@@ -51,7 +51,8 @@ pub async fn upload_multipart(
                 .into(),
         ));
     }
-    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let content_type = content_type.to_string();
     let body = request.into_body().into_data_stream();
     match files::multipart::upload(&state, &auth.user.id, &content_type, body).await {
