@@ -202,6 +202,18 @@ impl Client {
         self.refresh_locked(session).await
     }
 
+    /// An access token newer than `stale`: refreshed now, unless another
+    /// caller already replaced it (for a live socket's next credential).
+    pub async fn renewed_access_token(&self, stale: &str) -> Result<String> {
+        self.refresh_after(stale).await
+    }
+
+    /// When `token` expires (Unix seconds), if it is still this client's.
+    pub async fn access_expiry(&self, token: &str) -> Option<i64> {
+        let guard = self.session.lock().await;
+        guard.as_ref().filter(|s| s.access_token == token).map(|s| s.access_expires_at)
+    }
+
     /// Refreshes unless someone already replaced the token `stale`.
     async fn refresh_after(&self, stale: &str) -> Result<String> {
         let mut guard = self.session.lock().await;

@@ -73,6 +73,14 @@ pub enum ClientError {
     /// The connection broke during a transfer.
     #[error("the transfer was interrupted: {0}")]
     Interrupted(String),
+    /// The server refused another live connection (WebSocket close 4029):
+    /// the account has too many devices connected live.
+    #[error("too many devices connected live for this account; retrying in a while")]
+    TooManyLive,
+    /// The server closed the live connection on an in-band re-authentication
+    /// (an older server, which needs none): reconnected without it.
+    #[error("the server does not take live re-authentication; reconnecting without it")]
+    LiveAuthUnsupported,
     /// A setting or argument is unusable.
     #[error("{0}")]
     Invalid(String),

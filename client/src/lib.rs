@@ -8,6 +8,7 @@ pub mod api;
 mod clip_content;
 pub mod device_tokens;
 pub mod error;
+pub mod live;
 pub mod names;
 mod ops;
 pub mod session;

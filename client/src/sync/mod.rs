@@ -39,6 +39,7 @@ pub use tokio_util::sync::CancellationToken;
 
 pub use arboard_backend::ArboardClipboard;
 pub use clipboard::{Clipboard, ClipboardError, Image, MemoryClipboard};
+pub(crate) use remote::random_fraction;
 pub use remote::Backoff;
 
 use crate::api::Client;
