@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, ORIGIN};
 use axum::http::request::Parts;
 use base64::Engine;
 
@@ -95,6 +95,15 @@ impl FromRequestParts<AppState> for AuthUser {
         if scheme.eq_ignore_ascii_case("bearer") {
             bearer(state, rest).await
         } else if scheme.eq_ignore_ascii_case("basic") {
+            // Browsers resend cached Basic credentials on their own; a form
+            // or script on another site must not get to use them.
+            if is_cross_site_write(parts, &state.config.public_url) {
+                return Err(ApiError::Forbidden {
+                    code: "cross_origin",
+                    message: "this request came from another site; Basic credentials only work from this one"
+                        .into(),
+                });
+            }
             basic(state, rest, ip).await
         } else {
             Err(ApiError::unauthorized(
@@ -103,6 +112,28 @@ impl FromRequestParts<AppState> for AuthUser {
             ))
         }
     }
+}
+
+/// An unsafe method sent by a browser on behalf of another site: the
+/// browser says so (`Sec-Fetch-Site`), or the `Origin` is neither this
+/// request's `Host` nor the public URL.
+fn is_cross_site_write(parts: &Parts, public_url: &str) -> bool {
+    if parts.method.is_safe() {
+        return false;
+    }
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    if matches!(header("sec-fetch-site"), Some(site) if site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site"))
+    {
+        return true;
+    }
+    let Some(origin) = parts.headers.get(ORIGIN) else { return false };
+    let Ok(origin) = origin.to_str() else { return true };
+    let authority = |url: &str| {
+        url.split_once("://").map(|(_, rest)| rest.split('/').next().unwrap_or("").to_ascii_lowercase())
+    };
+    let Some(from) = authority(origin) else { return true };
+    let host = header("host").map(str::to_ascii_lowercase);
+    host.as_deref() != Some(from.as_str()) && authority(public_url).as_deref() != Some(from.as_str())
 }
 
 fn malformed() -> ApiError {
