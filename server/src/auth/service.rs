@@ -95,7 +95,8 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> Result<Tokens, Ap
         RefreshOutcome::Valid { device_id, user_id, .. } => {
             let refresh_token = ids::random_token(32);
             state.db.add_refresh(&refresh_token_hash(&refresh_token), &device_id, now).await?;
-            Ok(tokens(state, &user_id, &device_id, refresh_token))
+            // A refresh is no sign-in: the device keeps the token it has.
+            Ok(Tokens { device_token: None, ..tokens(state, &user_id, &device_id, refresh_token) })
         }
         RefreshOutcome::Reused => {
             tracing::warn!("a spent refresh token was replayed; its device was signed out");
@@ -118,6 +119,7 @@ async fn start_session(state: &AppState, user_id: &str, name: Option<&str>) -> R
     Ok(tokens(state, user_id, &device.id, refresh_token))
 }
 
+/// A fresh token pair, with a device token for the sign-in.
 fn tokens(state: &AppState, user_id: &str, device_id: &str, refresh_token: String) -> Tokens {
     let life = state.config.access_token_seconds;
     Tokens {
