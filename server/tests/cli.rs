@@ -71,6 +71,10 @@ fn help_lists_every_documented_flag() {
         ("--clip-history", "CLOUDBUFFER_CLIP_HISTORY"),
         ("--registration", "CLOUDBUFFER_REGISTRATION"),
         ("--sweep-interval-seconds", "CLOUDBUFFER_SWEEP_INTERVAL_SECONDS"),
+        ("--idle-timeout-seconds", "CLOUDBUFFER_IDLE_TIMEOUT_SECONDS"),
+        ("--max-connections-per-address", "CLOUDBUFFER_MAX_CONNECTIONS_PER_ADDRESS"),
+        ("--max-uploads-per-user", "CLOUDBUFFER_MAX_UPLOADS_PER_USER"),
+        ("--max-event-sockets-per-user", "CLOUDBUFFER_MAX_EVENT_SOCKETS_PER_USER"),
         ("--config", "CLOUDBUFFER_CONFIG"),
     ];
     for (flag, env) in flags {
