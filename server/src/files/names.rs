@@ -28,7 +28,8 @@ pub fn sanitize_file_name(raw: &str) -> String {
     if trimmed.is_empty() || trimmed.chars().all(|c| c == '.') {
         return FALLBACK_NAME.to_string();
     }
-    truncate_keeping_extension(trimmed, MAX_NAME_BYTES)
+    // The cut may end on whitespace: trim again, so a second pass is a no-op.
+    truncate_keeping_extension(trimmed, MAX_NAME_BYTES).trim_end().to_string()
 }
 
 fn truncate_keeping_extension(name: &str, max: usize) -> String {
@@ -89,19 +90,42 @@ pub fn name_from_headers(headers: &axum::http::HeaderMap) -> Option<String> {
 /// The filename parameter of a Content-Disposition value.
 pub fn filename_from_disposition(value: &str) -> Option<String> {
     let mut plain = None;
-    for param in value.split(';').map(str::trim) {
+    for param in parameters(value) {
         let Some((key, val)) = param.split_once('=') else { continue };
         match key.trim().to_ascii_lowercase().as_str() {
             "filename*" => {
-                let encoded = val.trim().splitn(3, '\'').nth(2)?;
+                // A broken extended value falls back to the plain one.
+                let Some(encoded) = val.trim().splitn(3, '\'').nth(2) else { continue };
                 let name = percent_encoding::percent_decode_str(encoded).decode_utf8_lossy().into_owned();
-                return Some(name).filter(|n| !n.trim().is_empty());
+                if !name.trim().is_empty() {
+                    return Some(name);
+                }
             }
             "filename" => plain = Some(val.trim().trim_matches('"').replace("\\\"", "\"")),
             _ => {}
         }
     }
     plain.filter(|n| !n.trim().is_empty())
+}
+
+/// The `;`-separated parameters of a header value, trimmed; a `;` inside a
+/// quoted string (with `\"` escapes) does not separate.
+fn parameters(value: &str) -> Vec<&str> {
+    let (mut pieces, mut start, mut quoted, mut escaped) = (Vec::new(), 0, false, false);
+    for (i, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                pieces.push(value[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    pieces.push(value[start..].trim());
+    pieces
 }
 
 /// The media type from the name's extension, else from the first bytes.
