@@ -212,7 +212,7 @@ async fn the_desktop_app_end_to_end() {
     app.click(".file[data-name=\"report.txt\"] .share").await;
     app.js("const s = document.querySelector('#share-expiry'); s.value = '600'; s.dispatchEvent(new Event('change'))", vec![])
         .await;
-    app.type_into("#share-password", "for bob\u{E007}").await;
+    app.type_into("#share-password", "for bob only\u{E007}").await;
     app.wait("the link shows", 10, "!document.querySelector('#share-result').hidden").await;
     let made =
         phone.shares().await.unwrap().into_iter().find(|s| s.password_protected).expect("a password share");
