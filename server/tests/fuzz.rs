@@ -1,11 +1,12 @@
 //! Fuzzing of what untrusted clients control. Property tests (proptest, 256
-//! cases each) over the pure functions: `parse_range` never panics, any
+//! cases each; `PROPTEST_CASES=N` for a longer run by hand) over the pure functions: `parse_range` never panics, any
 //! range it returns lies within the content, and `bytes=a-b` means exactly
 //! what RFC 9110 says; `sanitize_file_name` leaves one bounded, printable
 //! path component and is idempotent; `content_disposition` is a valid ASCII
 //! header value from which `filename_from_disposition` reads the name back.
 //! Two server bugs found here are fixed (see the properties' comments).
-//! Then ~100 random and malformed multipart bodies POSTed to a real server
+//! Then ~100 random and malformed multipart bodies (`FUZZ_MULTIPART_CASES=N`
+//! for more) POSTed to a real server
 //! (`run_multipart_fuzz`): never a 5xx, a file only from a body that holds
 //! one (with exactly its name and bytes), no temp file or blob left behind.
 
@@ -19,9 +20,15 @@ use cloudbuffer_server::files::names::{
 };
 use proptest::prelude::*;
 
+/// Cases from `var`, or `default` when unset or not a positive number.
+fn cases_from_env(var: &str, default: u32) -> u32 {
+    std::env::var(var).ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(default)
+}
+
 fn config() -> ProptestConfig {
     // No regression files written into the source tree.
-    ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() }
+    let cases = cases_from_env("PROPTEST_CASES", 256);
+    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
 }
 
 /// What `parse_range` may answer for `value` against `size`.
@@ -184,7 +191,7 @@ proptest! {
 
 #[tokio::test]
 async fn malformed_multipart_bodies_never_store_a_file_or_leave_a_trace() {
-    run_multipart_fuzz(100).await;
+    run_multipart_fuzz(cases_from_env("FUZZ_MULTIPART_CASES", 100).into()).await;
 }
 
 // --- multipart bodies over loopback ---------------------------------------------
