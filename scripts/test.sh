@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, then every test of the workspace
-# (real servers on loopback over real SQLite files). Installs the system
-# packages it needs first. Builds go to a target dir outside the clone so
+# (real servers on loopback over real SQLite files), then the server's tests
+# again on a real PostgreSQL (a throwaway cluster on a free loopback port,
+# scripts/postgres.sh). Installs the system packages it needs first. Builds go to a target dir outside the clone so
 # repeated runs (and CI) reuse it: set CARGO_TARGET_DIR to choose another.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,5 +24,15 @@ cargo fmt --all -- --check
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# shellcheck source=postgres.sh
+source scripts/postgres.sh
+trap pg_stop EXIT
+pg_bin_dir >/dev/null # install before the long steps, so a failure shows early
+
 step "tests"
 cargo test --workspace --locked
+
+step "server tests on PostgreSQL"
+pg_start
+CLOUDBUFFER_TEST_DATABASE_URL="$PG_URL" cargo test -p cloudbuffer-server --locked
+pg_stop

@@ -51,7 +51,7 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<(), String> {
         .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
     let db = Database::connect(&config.database_url)
         .await
-        .map_err(|e| format!("cannot open database {}: {e}", config.database_url))?;
+        .map_err(|e| format!("cannot open database {}: {e}", crate::db::redact_url(&config.database_url)))?;
     let result = execute(&db, command).await;
     db.close().await;
     result

@@ -41,7 +41,7 @@ pub struct Settings {
     /// Directory for the database (SQLite default), store/ and secrets [default: ./data]
     #[arg(long, env = "CLOUDBUFFER_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
-    /// `sqlite://…` database URL [default: SQLite file cloudbuffer.db in the data dir]
+    /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB` [default: SQLite file cloudbuffer.db in the data dir]
     #[arg(long, env = "CLOUDBUFFER_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
     /// Base URL of share links and QR codes, as phones will reach it [default: http://<bind>]

@@ -177,6 +177,11 @@ impl ApiError {
             Database(e) if is_database_full(e) => {
                 (StatusCode::INSUFFICIENT_STORAGE, "storage_full", "the server's storage is full".into())
             }
+            Database(e) if crate::db::is_unavailable(e) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the database is unavailable; try again shortly".into(),
+            ),
             Database(_) | Io(_) | Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error".into())
             }
@@ -216,6 +221,9 @@ impl IntoResponse for ApiError {
         match &self {
             ApiError::TooManyRequests(secs) | ApiError::TooManyUploads(secs) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
+            }
+            ApiError::Database(e) if crate::db::is_unavailable(e) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             // The rest of the body will not be read.
             ApiError::RequestTimeout(_) => {

@@ -63,6 +63,8 @@ pub fn count_response(status: u16) {
 /// Gauges read from the database for a scrape.
 #[derive(Debug, Default)]
 pub struct Gauges {
+    /// The database backend's name (`sqlite`, `postgres`).
+    pub backend: &'static str,
     /// Registered users.
     pub users: u64,
     /// Files held.
@@ -102,6 +104,12 @@ pub fn render(gauges: &Gauges) -> String {
     metric("cloudbuffer_files", "gauge", "Files held, expired ones awaiting purge included.", gauges.files);
     metric("cloudbuffer_blobs", "gauge", "Distinct blobs in the store.", gauges.blobs);
     metric("cloudbuffer_blob_bytes", "gauge", "Bytes in the store.", gauges.blob_bytes);
+    let _ = writeln!(
+        out,
+        "# HELP cloudbuffer_database_backend The database in use (1 for the backend named).\n\
+         # TYPE cloudbuffer_database_backend gauge\ncloudbuffer_database_backend{{backend=\"{}\"}} 1",
+        gauges.backend
+    );
     let _ = writeln!(
         out,
         "# HELP cloudbuffer_files_removed_total Files removed, by reason.\n# TYPE cloudbuffer_files_removed_total counter"

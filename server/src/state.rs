@@ -64,7 +64,7 @@ pub enum StartError {
     /// The database could not be opened or migrated.
     #[error("database {url}: {source}")]
     Database {
-        /// The URL.
+        /// The URL, password redacted.
         url: String,
         /// Why.
         source: sqlx::Error,
@@ -79,18 +79,20 @@ impl AppState {
     pub async fn open(config: Config) -> Result<AppState, StartError> {
         let data_dir_error = |source| StartError::DataDir { path: config.data_dir.clone(), source };
         std::fs::create_dir_all(&config.data_dir).map_err(data_dir_error)?;
-        let db = Database::connect(&config.database_url)
-            .await
-            .map_err(|source| StartError::Database { url: config.database_url.clone(), source })?;
+        let db = Database::connect(&config.database_url).await.map_err(|source| StartError::Database {
+            url: crate::db::redact_url(&config.database_url),
+            source,
+        })?;
         let store = BlobStore::open(&config.data_dir).map_err(data_dir_error)?;
         let keys = JwtKeys::load(config.jwt_secret.as_deref(), &config.data_dir).map_err(data_dir_error)?;
-        let known = db
-            .all_blob_hashes()
-            .await
-            .map_err(|source| StartError::Database { url: config.database_url.clone(), source })?;
-        db.reset_reservations()
-            .await
-            .map_err(|source| StartError::Database { url: config.database_url.clone(), source })?;
+        let known = db.all_blob_hashes().await.map_err(|source| StartError::Database {
+            url: crate::db::redact_url(&config.database_url),
+            source,
+        })?;
+        db.reset_reservations().await.map_err(|source| StartError::Database {
+            url: crate::db::redact_url(&config.database_url),
+            source,
+        })?;
         let sweep_store = store.clone();
         let (temps, orphans) =
             tokio::task::spawn_blocking(move || sweep_store.sweep_orphans(&known.into_iter().collect()))

@@ -45,7 +45,15 @@ async fn assert_safe_download(server: &TestServer, user: &TestUser, info: &Value
 /// the secret and `store/`; the store only `tmp/` and `xx/` folders of blobs
 /// named by their 64-hex hash that starts with `xx`.
 fn assert_store_layout(data_dir: &Path) {
-    let allowed = ["store", "jwt_secret", "cloudbuffer.db", "cloudbuffer.db-wal", "cloudbuffer.db-shm"];
+    // (`test-database-url`: where the harness remembers a PostgreSQL database.)
+    let allowed = [
+        "store",
+        "jwt_secret",
+        "cloudbuffer.db",
+        "cloudbuffer.db-wal",
+        "cloudbuffer.db-shm",
+        "test-database-url",
+    ];
     for entry in std::fs::read_dir(data_dir).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         assert!(allowed.contains(&name.as_str()), "unexpected {name:?} in the data dir");

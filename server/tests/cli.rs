@@ -20,7 +20,7 @@ use support::{binary, run, Spawned};
 /// `CLOUDBUFFER_PASSWORD`; (success, stdout, stderr).
 fn user_cmd(data_dir: &Path, args: &[&str], password: Option<&str>) -> (bool, String, String) {
     let mut command = binary();
-    command.arg("--data-dir").arg(data_dir).arg("user").args(args);
+    command.args(support::data_dir_args(data_dir)).arg("user").args(args);
     if let Some(password) = password {
         command.env("CLOUDBUFFER_PASSWORD", password);
     }
@@ -113,7 +113,7 @@ async fn user_add_list_and_admin_rights() {
     assert!(stdout.contains("alice"), "{stdout}");
     // The password from stdin (no CLOUDBUFFER_PASSWORD, stdin not a terminal).
     let mut command = binary();
-    command.arg("--data-dir").arg(dir).args(["user", "add", "bob"]).stdin(Stdio::piped());
+    command.args(support::data_dir_args(dir)).args(["user", "add", "bob"]).stdin(Stdio::piped());
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
     {
@@ -256,7 +256,10 @@ fn invalid_config_files_fail_clearly() {
         let path = files.path().join(name);
         std::fs::write(&path, text).unwrap();
         let mut command = binary();
-        command.args(support::serve_args(support::free_port(), &data)).arg("--config").arg(&path);
+        // Not serve_args: on PostgreSQL it would create the data dir to
+        // remember its database in.
+        let bind = format!("127.0.0.1:{}", support::free_port());
+        command.args(["--bind", &bind]).arg("--data-dir").arg(&data).arg("--config").arg(&path);
         let (status, _, stderr) = run(&mut command);
         assert!(!status.success(), "{name} was accepted");
         assert!(stderr.starts_with("cloudbuffer-server: "), "{name}: {stderr}");

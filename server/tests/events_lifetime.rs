@@ -115,7 +115,7 @@ async fn a_password_changed_by_another_process_closes_the_socket_at_the_next_pin
     let alice = server.register("alice").await;
     let mut ws = server.events(&alice).await;
     let mut command = support::binary();
-    command.arg("--data-dir").arg(server.data_dir()).args(["user", "passwd", "alice"]);
+    command.args(support::data_dir_args(&server.data_dir())).args(["user", "passwd", "alice"]);
     command.env("CLOUDBUFFER_PASSWORD", "a-brand-new-password");
     let (status, _, stderr) = support::run(&mut command);
     assert!(status.success(), "user passwd: {stderr}");
@@ -134,7 +134,7 @@ async fn a_basic_auth_socket_closes_when_the_password_changes() {
     let mut ws = tokio_tungstenite::connect_async(request).await.unwrap().0;
     stays_open(&mut ws, Duration::from_millis(2500)).await;
     let mut command = support::binary();
-    command.arg("--data-dir").arg(server.data_dir()).args(["user", "passwd", "alice"]);
+    command.args(support::data_dir_args(&server.data_dir())).args(["user", "passwd", "alice"]);
     command.env("CLOUDBUFFER_PASSWORD", "a-brand-new-password");
     assert!(support::run(&mut command).0.success());
     assert_eq!(close_code(&mut ws, Duration::from_secs(4)).await, Some(4001));

@@ -11,6 +11,13 @@ async fn healthz_is_ok_when_database_and_store_work() {
     let server = TestServer::start().await;
     let response = server.request(Method::GET, "/healthz").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let backend = if common::testdb::is_postgres() { "postgres" } else { "sqlite" };
+    assert_eq!(
+        body,
+        serde_json::json!({"status": "ok", "database": {"backend": backend, "status": "ok"},
+                           "store": {"status": "ok"}})
+    );
     assert!(server.temp_files() == 0, "the write probe cleans up");
 }
 
@@ -23,6 +30,9 @@ async fn metrics_speak_prometheus_and_move() {
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     let text = response.text().await.unwrap();
+    let backend = if common::testdb::is_postgres() { "postgres" } else { "sqlite" };
+    let backend_line = format!("cloudbuffer_database_backend{{backend=\"{backend}\"}} 1");
+    assert!(text.lines().any(|l| l == backend_line), "missing {backend_line:?} in\n{text}");
     for line in [
         "# TYPE cloudbuffer_files_stored_total counter",
         "cloudbuffer_users 1",

@@ -1,6 +1,6 @@
 //! The clipboard buffer: text and file clips, history cap, expiry.
 
-use sqlx::sqlite::SqliteRow;
+use super::Row as SqlRow;
 use sqlx::Row;
 
 use super::files::{file_from_prefixed_row, FileRow, FILE_COLUMNS_AS_F};
@@ -56,7 +56,7 @@ fn clip_sql(filter: &str) -> String {
     format!("{CLIP_SELECT}, {FILE_COLUMNS_AS_F} FROM clips c LEFT JOIN files f ON f.id = c.file_id WHERE {filter}")
 }
 
-fn clip_from_row(row: &SqliteRow) -> ClipRow {
+fn clip_from_row(row: &SqlRow) -> ClipRow {
     let kind: String = row.get("c_kind");
     ClipRow {
         id: row.get("c_id"),

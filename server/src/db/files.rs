@@ -1,6 +1,6 @@
 //! Files, blobs and their reference counts, eviction, expiry and usage.
 
-use sqlx::sqlite::SqliteRow;
+use super::Row as SqlRow;
 use sqlx::Row;
 
 use super::removal::{remove_files, to_remove};
@@ -82,7 +82,7 @@ pub(super) const FILE_COLUMNS_AS_F: &str = "f.id AS f_id, f.user_id AS f_user_id
      f.expires_at AS f_expires_at, f.downloads AS f_downloads";
 
 /// A file from `f_`-prefixed columns (see [`FILE_COLUMNS_AS_F`]).
-pub(super) fn file_from_prefixed_row(row: &SqliteRow) -> FileRow {
+pub(super) fn file_from_prefixed_row(row: &SqlRow) -> FileRow {
     FileRow {
         id: row.get("f_id"),
         user_id: row.get("f_user_id"),
@@ -96,7 +96,7 @@ pub(super) fn file_from_prefixed_row(row: &SqliteRow) -> FileRow {
     }
 }
 
-fn file_from_row(row: &SqliteRow) -> FileRow {
+fn file_from_row(row: &SqlRow) -> FileRow {
     FileRow {
         id: row.get("id"),
         user_id: row.get("user_id"),

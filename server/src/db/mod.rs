@@ -1,21 +1,23 @@
 //! The database: every query the server runs lives under this module.
 //!
-//! SQL here is kept portable (`$n` placeholders, BIGINT times in Unix
-//! milliseconds, 0/1 flags, `ON CONFLICT`, `RETURNING`) so a PostgreSQL
-//! backend can share it; only the migrations are per backend.
+//! SQL is written once, portable between SQLite and PostgreSQL (`$n`
+//! placeholders, BIGINT times in Unix milliseconds, 0/1 BIGINT flags,
+//! `ON CONFLICT`, `RETURNING`, sums cast to BIGINT) and runs through sqlx's
+//! `Any` driver. What differs per backend — connecting, migrations, how a
+//! write transaction takes its lock, which errors mean "unavailable" — lives
+//! in [`sqlite`] and [`postgres`]; no other module names a backend type.
 
 mod clips;
 mod files;
+mod postgres;
 mod removal;
 mod shares;
+mod sqlite;
 mod stats;
 mod users;
 
-use std::str::FromStr;
-use std::time::Duration;
-
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::any::AnyRow;
+use sqlx::AnyPool;
 use time::OffsetDateTime;
 
 pub use clips::{ClipRow, NewClip};
@@ -24,42 +26,78 @@ pub use shares::ShareRow;
 pub use stats::UsageRow;
 pub use users::{DeviceRow, RefreshOutcome, SessionRow, UserRow};
 
+/// A row, whatever the backend.
+pub(crate) type Row = AnyRow;
+/// A transaction, whatever the backend.
+pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Which database a [`Database`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file (`sqlite://PATH`).
+    Sqlite,
+    /// A PostgreSQL server (`postgres://…`), possibly shared by several instances.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names, if this build knows it.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+
+    /// `sqlite` or `postgres`, as shown in `/metrics`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
 /// The connection pool and the queries.
 #[derive(Clone, Debug)]
 pub struct Database {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
 }
 
-/// Embedded SQLite migrations.
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-
 impl Database {
-    /// Opens (creating if needed) the database at `url` and migrates it.
+    /// Opens the database at `url` (creating an SQLite file if needed) and
+    /// runs its backend's migrations.
     pub async fn connect(url: &str) -> Result<Database, sqlx::Error> {
-        if !url.starts_with("sqlite:") {
-            return Err(sqlx::Error::Configuration(
-                "only sqlite:// database URLs are supported by this build (PostgreSQL is planned)".into(),
-            ));
-        }
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // WAL + NORMAL is durable across application crashes; fsync of
-            // blobs happens separately, before their rows are written.
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
-        let pool =
-            SqlitePoolOptions::new().max_connections(8).min_connections(1).connect_with(options).await?;
-        SQLITE_MIGRATIONS.run(&pool).await?;
-        Ok(Database { pool })
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url).ok_or_else(|| {
+            sqlx::Error::Configuration(
+                "unsupported database URL: use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DB".into(),
+            )
+        })?;
+        let pool = match backend {
+            Backend::Sqlite => sqlite::connect(url).await?,
+            Backend::Postgres => postgres::connect(url).await?,
+        };
+        Ok(Database { pool, backend })
     }
 
-    /// Starts a transaction that takes the write lock at once. A deferred
-    /// transaction that reads and then writes can fail with SQLITE_BUSY
-    /// when another writer commits in between; an immediate one waits.
-    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a transaction that holds the database's write lock until it
+    /// ends, so read-then-write sequences (limits, quotas, one-time links)
+    /// stay exact whichever instance runs them.
+    pub(crate) async fn write_tx(&self) -> Result<Tx, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => sqlite::write_tx(&self.pool).await,
+            Backend::Postgres => postgres::write_tx(&self.pool).await,
+        }
     }
 
     /// Checks that the database answers.
@@ -67,9 +105,43 @@ impl Database {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
     }
 
-    /// Closes the pool, flushing the WAL.
+    /// Closes the pool (for SQLite, flushing the WAL).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// True when `e` means the database cannot be reached or is shutting down
+/// (try again later) rather than that the request or the server is wrong.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| sqlite::is_unavailable_code(&code) || postgres::is_unavailable_code(&code)),
+        _ => false,
+    }
+}
+
+/// `url` with any password replaced by `***`, for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_string(),
+    };
+    match path {
+        Some(path) => format!("{scheme}://{authority}/{path}"),
+        None => format!("{scheme}://{authority}"),
     }
 }
 
@@ -90,4 +162,24 @@ pub fn now_ms() -> i64 {
 /// Unix milliseconds to a UTC time.
 pub fn to_time(ms: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://cb:s3cr@t@db:5432/cb"), "postgres://cb:***@db:5432/cb");
+        assert_eq!(redact_url("postgres://cb@db/cb"), "postgres://cb@db/cb");
+        assert_eq!(redact_url("sqlite:///var/lib/cb/cloudbuffer.db"), "sqlite:///var/lib/cb/cloudbuffer.db");
+        assert_eq!(redact_url("postgres://u:p@h"), "postgres://u:***@h");
+    }
+
+    #[test]
+    fn backends_by_url() {
+        assert_eq!(Backend::of_url("sqlite://x.db"), Some(Backend::Sqlite));
+        assert_eq!(Backend::of_url("postgresql://h/db"), Some(Backend::Postgres));
+        assert_eq!(Backend::of_url("mysql://h/db"), None);
+    }
 }

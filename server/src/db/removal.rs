@@ -3,14 +3,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use super::Row as SqlRow;
+use sqlx::{Any, Row, Transaction};
 
 use super::files::{PurgedFile, RemoveReason};
 use super::{placeholders, IN_LIST_MAX};
 
 /// `(file, hash)` pairs for [`remove_files`] from rows of `id, user_id, hash`.
-pub(super) fn to_remove(rows: &[SqliteRow], reason: RemoveReason) -> Vec<(PurgedFile, String)> {
+pub(super) fn to_remove(rows: &[SqlRow], reason: RemoveReason) -> Vec<(PurgedFile, String)> {
     rows.iter()
         .map(|r| {
             let file =
@@ -24,7 +24,7 @@ pub(super) fn to_remove(rows: &[SqliteRow], reason: RemoveReason) -> Vec<(Purged
 /// releases their blobs; returns dead blobs. Three statements per
 /// [`IN_LIST_MAX`] files, however many there are.
 pub(super) async fn remove_files(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     files: &mut [(PurgedFile, String)],
 ) -> Result<Vec<String>, sqlx::Error> {
     let mut dead = Vec::new();
@@ -57,7 +57,7 @@ pub(super) async fn remove_files(
 /// and drops it with [`super::Database::drop_dead_blob`], so a crash in between, or
 /// a removal made by the admin command line, is finished by the next sweep.
 async fn release_blobs<'h>(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     hashes: impl Iterator<Item = &'h str>,
 ) -> Result<Vec<String>, sqlx::Error> {
     let mut counts: BTreeMap<&str, i64> = BTreeMap::new();

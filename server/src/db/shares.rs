@@ -1,7 +1,7 @@
 //! Share links: creation, listing, revocation, and download reservations
 //! that keep `max_downloads` exact under concurrency.
 
-use sqlx::sqlite::SqliteRow;
+use super::Row as SqlRow;
 use sqlx::Row;
 
 use super::Database;
@@ -34,7 +34,7 @@ pub struct ShareRow {
 const SHARE_COLUMNS: &str = "token, user_id, file_id, clip_id, password_hash, max_downloads, downloads, \
      created_at, expires_at, revoked_at";
 
-fn share_from_row(row: &SqliteRow) -> ShareRow {
+fn share_from_row(row: &SqlRow) -> ShareRow {
     ShareRow {
         token: row.get("token"),
         user_id: row.get("user_id"),

@@ -27,7 +27,7 @@ impl Database {
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM files) AS files, \
              (SELECT COUNT(*) FROM blobs WHERE refcount > 0) AS blobs, \
-             (SELECT COALESCE(SUM(size), 0) FROM blobs WHERE refcount > 0) AS blob_bytes",
+             (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM blobs WHERE refcount > 0) AS blob_bytes",
         )
         .fetch_one(&self.pool)
         .await?;
@@ -38,7 +38,7 @@ impl Database {
     /// queries: `$2 IS NULL OR u.id = $2` would scan every user each time).
     pub async fn usage(&self, user_id: Option<&str>, now: i64) -> Result<Vec<UsageRow>, sqlx::Error> {
         const SELECT: &str = "SELECT u.username, u.downloads, u.bytes_downloaded, COUNT(f.id) AS files, \
-             COALESCE(SUM(f.size), 0) AS bytes_used, MIN(f.expires_at) AS next_expiry_at \
+             CAST(COALESCE(SUM(f.size), 0) AS BIGINT) AS bytes_used, MIN(f.expires_at) AS next_expiry_at \
              FROM users u LEFT JOIN files f ON f.user_id = u.id AND f.expires_at > $1";
         const GROUP: &str = "GROUP BY u.id, u.username, u.downloads, u.bytes_downloaded ORDER BY u.username";
         let rows = match user_id {
@@ -67,7 +67,7 @@ impl Database {
     /// Distinct blobs and their total size.
     pub async fn blob_totals(&self) -> Result<(i64, i64), sqlx::Error> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM blobs WHERE refcount > 0",
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(size), 0) AS BIGINT) AS bytes FROM blobs WHERE refcount > 0",
         )
         .fetch_one(&self.pool)
         .await?;

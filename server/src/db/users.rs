@@ -61,7 +61,7 @@ pub enum RefreshOutcome {
 
 const USER_COLUMNS: &str = "id, username, password_hash, is_admin, created_at";
 
-fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> UserRow {
+fn user_from_row(row: &super::Row) -> UserRow {
     UserRow {
         id: row.get("id"),
         username: row.get("username"),
@@ -282,7 +282,7 @@ impl Database {
 }
 
 async fn insert_refresh(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     token_hash: &str,
     device_id: &str,
     now: i64,

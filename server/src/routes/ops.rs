@@ -20,22 +20,30 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/openapi.json", get(openapi))
 }
 
-/// 200 when the database answers and the store accepts writes, else 503.
+/// 200 when the database answers and the store accepts writes, else 503;
+/// either way the body says which part is which.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, description = "ready"), (status = 503, description = "not ready")))]
 pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let db = state.db.ping().await;
     let store = state.store.check_writable().await;
+    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    let parts = serde_json::json!({
+        "database": {"backend": state.db.backend().name(), "status": word(db.is_ok())},
+        "store": {"status": word(store.is_ok())},
+    });
     match (db, store) {
-        (Ok(()), Ok(())) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))),
+        (Ok(()), Ok(())) => {
+            let mut body = parts;
+            body["status"] = "ok".into();
+            (StatusCode::OK, Json(body))
+        }
         (db, store) => {
             tracing::error!(database = ?db.err(), store = ?store.err(), "health check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(
-                    serde_json::json!({"error": {"code": "unhealthy", "message": "database or store unavailable"}}),
-                ),
-            )
+            let mut body = parts;
+            body["error"] =
+                serde_json::json!({"code": "unhealthy", "message": "database or store unavailable"});
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body))
         }
     }
 }
@@ -46,6 +54,7 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn prometheus(State(state): State<AppState>) -> impl IntoResponse {
     let gauges = match state.db.totals().await {
         Ok((users, files, blobs, blob_bytes)) => Gauges {
+            backend: state.db.backend().name(),
             users: users as u64,
             files: files as u64,
             blobs: blobs as u64,
@@ -53,7 +62,7 @@ pub async fn prometheus(State(state): State<AppState>) -> impl IntoResponse {
         },
         Err(e) => {
             tracing::error!(error = %e, "metrics: cannot read totals");
-            Gauges::default()
+            Gauges { backend: state.db.backend().name(), ..Gauges::default() }
         }
     };
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics::render(&gauges))

@@ -1,6 +1,6 @@
 //! The test harness: one real server per test, on a random loopback port,
-//! over a real SQLite file in its own temp dir; helpers to sign up and to
-//! make requests.
+//! over a real SQLite file in its own temp dir (or a PostgreSQL database of
+//! its own, see `testdb`); helpers to sign up and to make requests.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -10,6 +10,12 @@ use cloudbuffer_server::{launch_with_tcp_listener, AppState};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::Value;
 use tokio::sync::oneshot;
+
+// Test files that use both `common` and `support` load it twice; it holds
+// no state, so the two copies agree.
+#[allow(clippy::duplicate_mod)]
+#[path = "../testdb/mod.rs"]
+pub mod testdb;
 
 /// A running server.
 pub struct TestServer {
@@ -54,6 +60,7 @@ impl TestServer {
             data_dir: Some(dir.path().to_path_buf()),
             public_url: Some(format!("http://{addr}")),
             auth_attempts_per_minute: Some(10_000),
+            database_url: testdb::database_url(dir.path()),
             ..Settings::default()
         };
         adjust(&mut settings);

@@ -14,6 +14,12 @@ use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+// Test files that use both `common` and `support` load it twice; it holds
+// no state, so the two copies agree.
+#[allow(clippy::duplicate_mod)]
+#[path = "../testdb/mod.rs"]
+pub mod testdb;
+
 /// The server binary Cargo built for these tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_cloudbuffer-server");
 
@@ -51,16 +57,22 @@ pub fn run(command: &mut Command) -> (ExitStatus, String, String) {
     )
 }
 
-/// `--bind 127.0.0.1:<port> --data-dir <dir>` plus a relaxed auth limit.
+/// `--data-dir <dir>`, plus `--database-url` when the tests run on
+/// PostgreSQL (see [`testdb`]).
+pub fn data_dir_args(data_dir: &Path) -> Vec<OsString> {
+    let mut args = vec!["--data-dir".into(), data_dir.as_os_str().to_owned()];
+    if let Some(url) = testdb::database_url(data_dir) {
+        args.extend(["--database-url".into(), url.into()]);
+    }
+    args
+}
+
+/// `--bind 127.0.0.1:<port>` and [`data_dir_args`] plus a relaxed auth limit.
 pub fn serve_args(port: u16, data_dir: &Path) -> Vec<OsString> {
-    vec![
-        "--bind".into(),
-        format!("127.0.0.1:{port}").into(),
-        "--data-dir".into(),
-        data_dir.as_os_str().to_owned(),
-        "--auth-attempts-per-minute".into(),
-        "1000".into(),
-    ]
+    let mut args = vec!["--bind".into(), format!("127.0.0.1:{port}").into()];
+    args.extend(data_dir_args(data_dir));
+    args.extend(["--auth-attempts-per-minute".into(), "1000".into()]);
+    args
 }
 
 /// A running server process. Killed (SIGKILL) on drop unless it already exited.

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL for the tests and benchmarks: installs the Debian
+# package if missing (without letting it create or start a cluster of its
+# own), then runs a private cluster in a temp dir on a free loopback port.
+# No systemd; the server is stopped by the PID in its postmaster.pid.
+#
+# Source it, then:
+#   pg_start          # sets PG_URL (postgres://postgres@127.0.0.1:PORT/postgres),
+#                     # PG_DIR and PG_PID
+#   pg_stop           # stops it and removes PG_DIR (safe to call twice)
+# Or run it: `scripts/postgres.sh` starts one and prints its URL, then stops
+# it when you press Ctrl-C.
+#
+# The cluster trades durability for speed (fsync off): it lives for one run.
+
+_pg_log() { printf 'postgres: %s\n' "$*" >&2; }
+
+# The directory with initdb and postgres, installing the package if needed.
+pg_bin_dir() {
+    local dir
+    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+    if [[ -z $dir || ! -x $dir/initdb ]]; then
+        local sudo=()
+        [[ $(id -u) -eq 0 ]] || sudo=(sudo -n)
+        # Debian's postinst would create and start a "main" cluster on port
+        # 5432; the tests want none.
+        if [[ ! -e /etc/postgresql-common/createcluster.conf ]]; then
+            "${sudo[@]}" mkdir -p /etc/postgresql-common
+            echo "create_main_cluster = false" | "${sudo[@]}" tee /etc/postgresql-common/createcluster.conf >/dev/null
+        fi
+        "$(dirname "${BASH_SOURCE[0]}")/system-deps.sh" postgresql >&2
+        dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+    fi
+    [[ -n $dir && -x $dir/initdb ]] || { _pg_log "no initdb after installing postgresql"; return 1; }
+    printf '%s\n' "$dir"
+}
+
+# A TCP port nothing listens on right now.
+_pg_free_port() {
+    local port
+    for _ in $(seq 1 100); do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            printf '%s\n' "$port"
+            return 0
+        fi
+    done
+    return 1
+}
+
+pg_start() {
+    local bin port as=() tries
+    bin=$(pg_bin_dir) || return 1
+    PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/cloudbuffer-pg.XXXXXX")
+    # PostgreSQL refuses to run as root: as root, run it as the package's user.
+    if [[ $(id -u) -eq 0 ]]; then
+        chown postgres: "$PG_DIR"
+        as=(runuser -u postgres --)
+    fi
+    "${as[@]}" "$bin/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --no-sync >"$PG_DIR/initdb.log" 2>&1 ||
+        { _pg_log "initdb failed:"; cat "$PG_DIR/initdb.log" >&2; return 1; }
+    for tries in 1 2 3 4 5; do
+        port=$(_pg_free_port) || { _pg_log "no free port"; return 1; }
+        "${as[@]}" "$bin/postgres" -D "$PG_DIR/data" -h 127.0.0.1 -p "$port" -k "$PG_DIR" \
+            -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+            -c max_connections=400 -c shared_buffers=64MB >"$PG_DIR/server.log" 2>&1 &
+        for _ in $(seq 1 100); do
+            if "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+                PG_PID=$(head -n 1 "$PG_DIR/data/postmaster.pid")
+                PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
+                export PG_URL PG_DIR PG_PID
+                _pg_log "running at $PG_URL (pid $PG_PID, dir $PG_DIR)"
+                return 0
+            fi
+            # Exited already (port taken between the probe and the bind)?
+            if ! kill -0 $! 2>/dev/null; then break; fi
+            sleep 0.1
+        done
+        kill $! 2>/dev/null || true
+        _pg_log "start on port $port failed (try $tries):"
+        tail -n 5 "$PG_DIR/server.log" >&2
+    done
+    return 1
+}
+
+pg_stop() {
+    if [[ -n ${PG_PID:-} ]]; then
+        # SIGINT: fast shutdown (clients disconnected, no checkpoint wait).
+        kill -INT "$PG_PID" 2>/dev/null || true
+        for _ in $(seq 1 100); do
+            kill -0 "$PG_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$PG_PID" 2>/dev/null || true
+        PG_PID=
+    fi
+    if [[ -n ${PG_DIR:-} && -d $PG_DIR ]]; then
+        rm -rf "$PG_DIR"
+        PG_DIR=
+    fi
+}
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+    set -euo pipefail
+    trap pg_stop EXIT
+    pg_start
+    printf '%s\n' "$PG_URL"
+    _pg_log "Ctrl-C to stop"
+    while kill -0 "$PG_PID" 2>/dev/null; do sleep 1; done
+fi
