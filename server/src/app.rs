@@ -79,7 +79,7 @@ fn is_secret_parameter(name: &str) -> bool {
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves, with the expiry
-/// sweeper running beside it; then waits for requests in flight and closes
+/// sweeper and the cross-instance event relay running beside it; then waits for requests in flight and closes
 /// the database. Tests pass a listener bound to port 0.
 pub async fn launch_with_tcp_listener(
     state: AppState,
@@ -88,6 +88,7 @@ pub async fn launch_with_tcp_listener(
 ) -> std::io::Result<()> {
     let cancel = CancellationToken::new();
     let sweeper = tokio::spawn(sweeper::run(state.clone(), cancel.clone()));
+    let relay = crate::events::relay::start(state.clone(), cancel.clone()).await;
     let app = make_app(state.clone());
     tracing::info!(address = %listener.local_addr()?, public_url = %state.config.public_url, "serving");
     let closing = state.shutdown.clone();
@@ -102,6 +103,9 @@ pub async fn launch_with_tcp_listener(
     crate::serve::serve(listener, app, limits, state.shutdown.clone()).await;
     cancel.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(5), sweeper).await;
+    if let Some(relay) = relay {
+        let _ = tokio::time::timeout(Duration::from_secs(5), relay).await;
+    }
     state.db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -20,6 +20,16 @@ impl Counter {
         self.0.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Adds one.
+    pub fn inc(&self) {
+        self.add(1);
+    }
+
+    /// Replaces the value (for gauges).
+    pub fn set(&self, value: u64) {
+        self.0.store(value, Ordering::Relaxed);
+    }
+
     /// The current value.
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
@@ -40,6 +50,14 @@ pub static FILES_EXPIRED: Counter = Counter::new();
 pub static FILES_EVICTED: Counter = Counter::new();
 /// Connections closed at accept because their address already had its share.
 pub static CONNECTIONS_REFUSED: Counter = Counter::new();
+/// Notifications received from other instances (PostgreSQL).
+pub static RELAY_RECEIVED: Counter = Counter::new();
+/// Times the relay's listening connection was re-established.
+pub static RELAY_RECONNECTS: Counter = Counter::new();
+/// Notifications that could not be sent.
+pub static RELAY_SEND_FAILURES: Counter = Counter::new();
+/// Send-to-receive delay of the last relayed notification, in ms (a gauge).
+pub static RELAY_LAG_MS: Counter = Counter::new();
 /// HTTP responses by status class (1xx..5xx).
 pub static RESPONSES: [Counter; 5] =
     [Counter::new(), Counter::new(), Counter::new(), Counter::new(), Counter::new()];
@@ -99,6 +117,30 @@ pub fn render(gauges: &Gauges) -> String {
         "counter",
         "Connections closed at accept: their address was at its connection cap.",
         CONNECTIONS_REFUSED.get(),
+    );
+    metric(
+        "cloudbuffer_relay_received_total",
+        "counter",
+        "Events and sign-outs received from other instances.",
+        RELAY_RECEIVED.get(),
+    );
+    metric(
+        "cloudbuffer_relay_reconnects_total",
+        "counter",
+        "Times the cross-instance relay re-established its listening connection.",
+        RELAY_RECONNECTS.get(),
+    );
+    metric(
+        "cloudbuffer_relay_send_failures_total",
+        "counter",
+        "Events that could not be relayed to other instances.",
+        RELAY_SEND_FAILURES.get(),
+    );
+    metric(
+        "cloudbuffer_relay_lag_milliseconds",
+        "gauge",
+        "Delay from send to receipt of the last event relayed from another instance.",
+        RELAY_LAG_MS.get(),
     );
     metric("cloudbuffer_users", "gauge", "Registered users.", gauges.users);
     metric("cloudbuffer_files", "gauge", "Files held, expired ones awaiting purge included.", gauges.files);

@@ -8,7 +8,7 @@ use crate::auth::password::hash_password;
 use crate::auth::tokens::JwtKeys;
 use crate::auth::BasicCache;
 use crate::config::Config;
-use crate::db::Database;
+use crate::db::{Backend, Database};
 use crate::files::inflight::Uploads;
 use crate::store::BlobStore;
 
@@ -38,6 +38,8 @@ pub struct Shared {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// Live event channels.
     pub events: crate::events::EventHub,
+    /// This process's random id, so the relay can skip its own notifications.
+    pub instance_id: String,
     /// A hash to verify against for unknown users (constant-time-ish login).
     pub dummy_hash: String,
 }
@@ -84,7 +86,17 @@ impl AppState {
             source,
         })?;
         let store = BlobStore::open(&config.data_dir).map_err(data_dir_error)?;
-        let keys = JwtKeys::load(config.jwt_secret.as_deref(), &config.data_dir).map_err(data_dir_error)?;
+        let keys = match (config.jwt_secret.as_deref(), db.backend()) {
+            // Instances sharing a database share its signing secret.
+            (None, Backend::Postgres) => {
+                let secret =
+                    db.shared_secret("jwt", &crate::ids::random_hex(32)).await.map_err(|source| {
+                        StartError::Database { url: crate::db::redact_url(&config.database_url), source }
+                    })?;
+                JwtKeys::from_stored(&secret).map_err(|e| StartError::Other(format!("database: {e}")))?
+            }
+            (configured, _) => JwtKeys::load(configured, &config.data_dir).map_err(data_dir_error)?,
+        };
         let known = db.all_blob_hashes().await.map_err(|source| StartError::Database {
             url: crate::db::redact_url(&config.database_url),
             source,
@@ -113,6 +125,7 @@ impl AppState {
             keys,
             basic_cache: BasicCache::default(),
             events: Default::default(),
+            instance_id: crate::ids::random_hex(8),
             shutdown: Default::default(),
             dummy_hash,
         })))

@@ -44,10 +44,9 @@ fn sign(claims: &Value, secret: &[u8]) -> String {
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret)).unwrap()
 }
 
-/// The server's real signing secret, as it keeps it on disk.
-fn server_secret(server: &TestServer) -> Vec<u8> {
-    let secret = std::fs::read_to_string(server.data_dir().join("jwt_secret")).expect("jwt_secret");
-    secret.trim().as_bytes().to_vec()
+/// The server's real signing secret.
+async fn server_secret(server: &TestServer) -> Vec<u8> {
+    server.jwt_secret().await.into_bytes()
 }
 
 async fn user_id(server: &TestServer, user: &TestUser) -> String {
@@ -209,7 +208,7 @@ async fn expired_and_foreign_tokens_are_401() {
     let server = TestServer::start().await;
     let user = server.register("expiry").await;
     let id = user_id(&server, &user).await;
-    let secret = server_secret(&server);
+    let secret = server_secret(&server).await;
     // Control: these claims signed with the real secret are accepted, so
     // the refusals below are due to expiry and to the key alone.
     let live = sign(&json!({"sub": id, "did": user.device_id, "iat": now(), "exp": now() + 300}), &secret);

@@ -89,7 +89,7 @@ async fn expiry_purges_are_announced() {
 async fn connections_without_a_valid_token_are_refused_before_the_upgrade() {
     let server = TestServer::start().await;
     let alice = server.register("alice").await;
-    let secret = std::fs::read_to_string(server.data_dir().join("jwt_secret")).unwrap();
+    let secret = server.jwt_secret().await;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let claims = serde_json::json!({"sub": "x", "did": alice.device_id, "iat": now - 100, "exp": now - 50});
     let expired = jsonwebtoken::encode(

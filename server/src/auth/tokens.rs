@@ -51,6 +51,13 @@ impl JwtKeys {
         }
     }
 
+    /// Keys from a secret kept in the database (see `Database::shared_secret`).
+    pub fn from_stored(secret: &str) -> Result<JwtKeys, String> {
+        crate::config::check_jwt_secret(secret.as_bytes())
+            .map_err(|reason| format!("the stored JWT secret {reason}"))?;
+        Ok(JwtKeys::new(secret.as_bytes()))
+    }
+
     /// Loads the configured secret, or the one in the data dir, creating it
     /// (mode 0600) on first start.
     pub fn load(configured: Option<&str>, data_dir: &Path) -> std::io::Result<JwtKeys> {

@@ -11,6 +11,7 @@ mod clips;
 mod files;
 mod postgres;
 mod removal;
+mod secrets;
 mod shares;
 mod sqlite;
 mod stats;
@@ -22,6 +23,7 @@ use time::OffsetDateTime;
 
 pub use clips::{ClipRow, NewClip};
 pub use files::{FileRow, NewFile, PurgedFile, RemoveReason, StoreOutcome};
+pub use postgres::Listener;
 pub use shares::ShareRow;
 pub use stats::UsageRow;
 pub use users::{DeviceRow, RefreshOutcome, SessionRow, UserRow};
@@ -52,6 +54,11 @@ impl Backend {
         }
     }
 
+    /// True when other instances may share the database (PostgreSQL).
+    pub fn is_shared(self) -> bool {
+        self == Backend::Postgres
+    }
+
     /// `sqlite` or `postgres`, as shown in `/metrics`.
     pub fn name(self) -> &'static str {
         match self {
@@ -62,10 +69,21 @@ impl Backend {
 }
 
 /// The connection pool and the queries.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Database {
     pool: AnyPool,
     backend: Backend,
+    /// For connections outside the pool (LISTEN).
+    url: std::sync::Arc<str>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.backend)
+            .field("url", &redact_url(&self.url))
+            .finish()
+    }
 }
 
 impl Database {
@@ -82,7 +100,7 @@ impl Database {
             Backend::Sqlite => sqlite::connect(url).await?,
             Backend::Postgres => postgres::connect(url).await?,
         };
-        Ok(Database { pool, backend })
+        Ok(Database { pool, backend, url: url.into() })
     }
 
     /// The backend in use.
@@ -98,6 +116,29 @@ impl Database {
             Backend::Sqlite => sqlite::write_tx(&self.pool).await,
             Backend::Postgres => postgres::write_tx(&self.pool).await,
         }
+    }
+
+    /// A connection of its own LISTENing on `channel`; `None` on SQLite,
+    /// which has one process and nothing to listen to.
+    pub async fn listen(&self, channel: &str) -> Result<Option<Listener>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => Ok(None),
+            Backend::Postgres => Listener::connect(&self.url, channel).await.map(Some),
+        }
+    }
+
+    /// Sends `payload` (at most [`NOTIFY_MAX_BYTES`]) to every listener on
+    /// `channel`, when the transaction it runs in commits. No-op on SQLite.
+    pub async fn notify(&self, channel: &str, payload: &str) -> Result<(), sqlx::Error> {
+        if self.backend == Backend::Sqlite {
+            return Ok(());
+        }
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel)
+            .bind(payload)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 
     /// Checks that the database answers.
@@ -144,6 +185,9 @@ pub fn redact_url(url: &str) -> String {
         None => format!("{scheme}://{authority}"),
     }
 }
+
+/// The longest NOTIFY payload PostgreSQL takes (8000 bytes), less a margin.
+pub const NOTIFY_MAX_BYTES: usize = 7900;
 
 /// Ids per `IN (…)` list: far below SQLite's 32,766 bound parameters (and
 /// PostgreSQL's 65,535) whatever else a statement binds.

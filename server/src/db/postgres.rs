@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
+use sqlx::postgres::PgListener;
 use sqlx::AnyPool;
 
 use super::Tx;
@@ -42,4 +43,31 @@ pub(super) async fn write_tx(pool: &AnyPool) -> Result<Tx, sqlx::Error> {
 /// deadlock failures (40001, 40P01): all mean "try again".
 pub(super) fn is_unavailable_code(code: &str) -> bool {
     code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01")
+}
+
+/// A connection that LISTENs on one channel (see `Database::listen`).
+pub struct Listener {
+    inner: PgListener,
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Listener(..)")
+    }
+}
+
+impl Listener {
+    /// Connects to `url` and listens on `channel`.
+    pub(super) async fn connect(url: &str, channel: &str) -> Result<Listener, sqlx::Error> {
+        let mut inner = PgListener::connect(url).await?;
+        inner.listen(channel).await?;
+        Ok(Listener { inner })
+    }
+
+    /// The next notification's payload; `None` when the connection was lost
+    /// (notifications sent meanwhile are gone; the next call reconnects and
+    /// listens again, or fails while the server is away).
+    pub async fn next(&mut self) -> Result<Option<String>, sqlx::Error> {
+        Ok(self.inner.try_recv().await?.map(|n| n.payload().to_string()))
+    }
 }

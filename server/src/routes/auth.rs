@@ -66,7 +66,7 @@ pub async fn refresh(
 pub async fn logout(State(state): State<AppState>, auth: AuthUser) -> ApiResult<StatusCode> {
     if let Some(device) = &auth.device_id {
         state.db.delete_device(&auth.user.id, device).await?;
-        state.events.sign_out(&auth.user.id, device);
+        crate::events::sign_out(&state, &auth.user.id, device).await;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -100,7 +100,7 @@ pub async fn revoke_device(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     if state.db.delete_device(&auth.user.id, &id).await? {
-        state.events.sign_out(&auth.user.id, &id);
+        crate::events::sign_out(&state, &auth.user.id, &id).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("device"))

@@ -151,6 +151,9 @@ impl Live {
                             break None;
                         }
                     }
+                    Ok(events::Message::Resync) => {
+                        break Some(Close(4000, "events were missed: reconnect and catch up"));
+                    }
                     Err(RecvError::Lagged(missed)) => {
                         tracing::info!(missed, "event client fell behind; disconnecting it");
                         break Some(Close(4000, "too slow: reconnect and catch up"));

@@ -64,6 +64,36 @@ impl TestServer {
             ..Settings::default()
         };
         adjust(&mut settings);
+        TestServer::launch(settings, listener, dir).await
+    }
+
+    /// Another instance on the same PostgreSQL database, as a second
+    /// process behind a load balancer would be: on the same store when
+    /// `share_store` (blobs in one place, as S3 will give), else on a data
+    /// dir of its own. Panics on SQLite: check `testdb::is_postgres()`.
+    pub async fn start_sibling(&self, share_store: bool, adjust: impl FnOnce(&mut Settings)) -> TestServer {
+        let url = testdb::database_url(self.dir.path()).expect("siblings need PostgreSQL");
+        let own = tempfile::tempdir().expect("temp dir");
+        let data_dir = if share_store { self.dir.path().to_path_buf() } else { own.path().to_path_buf() };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let mut settings = Settings {
+            data_dir: Some(data_dir),
+            public_url: Some(format!("http://{addr}")),
+            auth_attempts_per_minute: Some(10_000),
+            database_url: Some(url),
+            ..Settings::default()
+        };
+        adjust(&mut settings);
+        TestServer::launch(settings, listener, own).await
+    }
+
+    async fn launch(
+        settings: Settings,
+        listener: tokio::net::TcpListener,
+        dir: tempfile::TempDir,
+    ) -> TestServer {
+        let addr = listener.local_addr().expect("local addr");
         let config = settings.resolve().expect("valid settings");
         let state = AppState::open(config).await.expect("server opens");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -92,6 +122,17 @@ impl TestServer {
         std::mem::replace(&mut self.dir, dir)
     }
 
+    /// The server's real signing secret: in the data dir on SQLite, in the
+    /// database on PostgreSQL.
+    pub async fn jwt_secret(&self) -> String {
+        let stored = self.state.db.stored_secret("jwt").await.expect("read secrets");
+        let secret = match stored {
+            Some(secret) => secret,
+            None => std::fs::read_to_string(self.data_dir().join("jwt_secret")).expect("jwt_secret"),
+        };
+        secret.trim().to_string()
+    }
+
     /// The data directory.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().to_path_buf()
@@ -110,6 +151,25 @@ impl TestServer {
     /// A request authenticated as `user` with a Bearer token.
     pub fn as_user(&self, user: &TestUser, method: Method, path: &str) -> RequestBuilder {
         self.request(method, path).bearer_auth(&user.access_token)
+    }
+
+    /// Signs `username` in as a new device called `device`.
+    pub async fn login(&self, username: &str, password: &str, device: &str) -> TestUser {
+        let response = self
+            .request(Method::POST, "/api/v1/auth/login")
+            .json(&serde_json::json!({"username": username, "password": password, "device_name": device}))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(response.status(), StatusCode::OK, "login {username}");
+        let tokens: Value = response.json().await.expect("tokens");
+        TestUser {
+            username: username.to_string(),
+            password: password.to_string(),
+            access_token: tokens["access_token"].as_str().expect("access_token").to_string(),
+            refresh_token: tokens["refresh_token"].as_str().expect("refresh_token").to_string(),
+            device_id: tokens["device_id"].as_str().expect("device_id").to_string(),
+        }
     }
 
     /// Registers `username` (password `password-of-<username>`).

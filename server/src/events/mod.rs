@@ -2,6 +2,10 @@
 //! serialized once and shared by all of that user's devices; a device that
 //! falls behind by more than the channel holds is dropped (it catches up
 //! from the history on reconnect), so a stuck client costs nobody else.
+//! Instances sharing a PostgreSQL database relay events to each other
+//! ([`relay`]).
+
+pub mod relay;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,6 +25,9 @@ pub enum Message {
     Event(Arc<str>),
     /// This device was signed out: its connections close.
     SignedOut(Arc<str>),
+    /// Events may have been missed: every connection closes with 4000 so its
+    /// client reconnects and catches up from the history.
+    Resync,
 }
 
 /// The per-user channels.
@@ -70,6 +77,22 @@ impl EventHub {
         }
     }
 
+    /// Tells every connection of `user_id` to reconnect and catch up.
+    pub fn resync(&self, user_id: &str) {
+        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(sender) = users.get(user_id) {
+            let _ = sender.send(Message::Resync);
+        }
+    }
+
+    /// Tells every connection of every user to reconnect and catch up.
+    pub fn resync_all(&self) {
+        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        for sender in users.values() {
+            let _ = sender.send(Message::Resync);
+        }
+    }
+
     /// Connected devices, all users together.
     pub fn connections(&self) -> usize {
         let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
@@ -77,8 +100,22 @@ impl EventHub {
     }
 }
 
-/// Publishes the events, then the user's fresh usage, if anyone listens.
+/// Publishes the events (then the user's fresh usage) to the user's
+/// devices on this instance and, through the relay, on every other one.
 pub async fn notify(state: &AppState, user_id: &str, events: Vec<Event>) {
+    relay::send_events(state, user_id, &events).await;
+    notify_local(state, user_id, events).await;
+}
+
+/// Closes the event connections of a signed-out device, on every instance.
+pub async fn sign_out(state: &AppState, user_id: &str, device_id: &str) {
+    state.events.sign_out(user_id, device_id);
+    relay::send_sign_out(state, user_id, device_id).await;
+}
+
+/// Publishes the events, then the user's fresh usage, if anyone listens
+/// here.
+async fn notify_local(state: &AppState, user_id: &str, events: Vec<Event>) {
     if !state.events.has_subscribers(user_id) {
         return;
     }
