@@ -243,13 +243,13 @@ pub async fn download(
     if head {
         return respond(state, resolved, &headers, None).await;
     }
-    if !state.db.reserve_download(&resolved.row.token, now_ms()).await? {
+    let now = now_ms();
+    let Some(id) = state.db.reserve_download(&resolved.row.token, now, now + LEASE_MS).await? else {
         let fresh = resolve(state, &resolved.row.token).await?;
         require_active(&fresh)?;
         return Err(ApiError::GoneWith("exhausted", "this link's downloads are used up"));
-    }
-    let reservation =
-        Reservation { db: state.db.clone(), token: resolved.row.token.clone(), file: None, open: true };
+    };
+    let reservation = Reservation::new(state.db.clone(), id, resolved.row.token.clone());
     respond(state, resolved, &headers, Some(reservation)).await
 }
 
@@ -332,21 +332,44 @@ pub async fn preview(state: &AppState, resolved: &Resolved, headers: &HeaderMap)
     Ok(response)
 }
 
-/// A reserved download slot: completed once, or released when dropped.
+/// How long a reservation holds without renewal; renewed every third of it
+/// while the download runs.
+const LEASE_MS: i64 = 5 * 60 * 1000;
+
+/// A reserved download slot: completed once, or released when dropped. A
+/// task renews its lease meanwhile, so only a dead instance's slots lapse.
 struct Reservation {
     db: Database,
+    id: String,
     token: String,
     file: Option<FileRow>,
     open: bool,
+    renewal: tokio::task::JoinHandle<()>,
 }
 
 impl Reservation {
+    fn new(db: Database, id: String, token: String) -> Reservation {
+        let renewal = {
+            let (db, id) = (db.clone(), id.clone());
+            tokio::spawn(async move {
+                let every = std::time::Duration::from_millis(LEASE_MS as u64 / 3);
+                loop {
+                    tokio::time::sleep(every).await;
+                    if let Err(e) = db.renew_reservation(&id, now_ms() + LEASE_MS).await {
+                        tracing::warn!(error = %e, "cannot renew a share download's lease");
+                    }
+                }
+            })
+        };
+        Reservation { db, id, token, file: None, open: true, renewal }
+    }
+
     fn complete(mut self, bytes: u64) {
         self.open = false;
-        let (db, token, file) = (self.db.clone(), self.token.clone(), self.file.take());
+        let (db, id, token, file) = (self.db.clone(), self.id.clone(), self.token.clone(), self.file.take());
         metrics::DOWNLOAD_BYTES.add(bytes);
         tokio::spawn(async move {
-            if let Err(e) = db.finish_download(&token, true).await {
+            if let Err(e) = db.finish_download(&id, &token, true).await {
                 tracing::error!(error = %e, "cannot count share download");
             }
             if let Some(file) = file {
@@ -360,10 +383,11 @@ impl Reservation {
 
 impl Drop for Reservation {
     fn drop(&mut self) {
+        self.renewal.abort();
         if self.open {
-            let (db, token) = (self.db.clone(), self.token.clone());
+            let (db, id, token) = (self.db.clone(), self.id.clone(), self.token.clone());
             tokio::spawn(async move {
-                if let Err(e) = db.finish_download(&token, false).await {
+                if let Err(e) = db.finish_download(&id, &token, false).await {
                     tracing::error!(error = %e, "cannot release share download");
                 }
             });

@@ -2,6 +2,7 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::auth::attempts::Attempts;
 use crate::auth::password::hash_password;
@@ -101,16 +102,16 @@ impl AppState {
             url: crate::db::redact_url(&config.database_url),
             source,
         })?;
-        db.reset_reservations().await.map_err(|source| StartError::Database {
-            url: crate::db::redact_url(&config.database_url),
-            source,
-        })?;
         let sweep_store = store.clone();
-        let (temps, orphans) =
-            tokio::task::spawn_blocking(move || sweep_store.sweep_orphans(&known.into_iter().collect()))
-                .await
-                .map_err(|e| StartError::Other(e.to_string()))?
-                .map_err(data_dir_error)?;
+        // Alone on its store (SQLite), every leftover is a crash's; shared,
+        // young ones may be another instance's work in flight.
+        let min_age = if db.backend().is_shared() { crate::store::ORPHAN_AGE } else { Duration::ZERO };
+        let (temps, orphans) = tokio::task::spawn_blocking(move || {
+            sweep_store.sweep_orphans(&known.into_iter().collect(), min_age)
+        })
+        .await
+        .map_err(|e| StartError::Other(e.to_string()))?
+        .map_err(data_dir_error)?;
         if temps + orphans > 0 {
             tracing::info!(temps, orphans, "removed leftovers of an earlier run");
         }

@@ -4,16 +4,15 @@
 //! (BLAKE3) and written on a blocking thread while the next one arrives;
 //! the file is fsynced and then renamed into place. No thread is held
 //! while an upload waits for the network, so stalled uploads cost none. Blobs
-//! are immutable; a stripe of locks keyed by hash orders "rename + record"
-//! against "unreference + unlink" so a blob is never removed under a new
-//! reference.
+//! are immutable. Placing a blob and unlinking one both happen inside a
+//! database write transaction (`files::commit`, `files::release_blobs`),
+//! which orders them on every instance sharing the store, so a blob is
+//! never removed under a new reference.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use tokio::sync::{Mutex, MutexGuard};
 
 /// Request bodies arrive in chunks of a few KiB; they are gathered into
 /// slices this large before one is handed to a blocking thread, which
@@ -25,13 +24,16 @@ const SLICE: usize = 256 << 10;
 /// disk, so the final fsync has little left to wait for and the disk works
 /// while the network does.
 const WRITEBACK_EVERY: u64 = 8 << 20;
-const LOCK_STRIPES: usize = 64;
+/// Start-up clean-up leaves younger leftovers alone: with several
+/// instances on one store they may be another instance's upload in flight
+/// (a live upload writes at least every idle timeout) or a blob placed a
+/// moment before its row commits.
+pub const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// The blob store.
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     root: PathBuf,
-    locks: Arc<Vec<Mutex<()>>>,
 }
 
 /// A finished, durable temp file with its hash.
@@ -184,8 +186,7 @@ impl BlobStore {
     pub fn open(data_dir: &Path) -> io::Result<BlobStore> {
         let root = data_dir.join("store");
         std::fs::create_dir_all(root.join("tmp"))?;
-        let locks = Arc::new((0..LOCK_STRIPES).map(|_| Mutex::new(())).collect());
-        Ok(BlobStore { root, locks })
+        Ok(BlobStore { root })
     }
 
     /// Where a blob lives.
@@ -213,15 +214,9 @@ impl BlobStore {
         })
     }
 
-    /// Locks the stripe of a hash; hold it across "place blob + record row"
-    /// and across "check unreferenced + unlink".
-    pub async fn lock(&self, hash: &str) -> MutexGuard<'_, ()> {
-        let stripe = u8::from_str_radix(&hash[..2], 16).unwrap_or(0) as usize % LOCK_STRIPES;
-        self.locks[stripe].lock().await
-    }
-
     /// Moves a finished temp file to its content address (or drops it if
-    /// that content is already stored). Call with the hash's lock held.
+    /// that content is already stored). Call inside the write transaction
+    /// that records its row.
     pub async fn place(&self, blob: &WrittenBlob) -> io::Result<()> {
         let target = self.blob_path(&blob.hash);
         let temp = blob.temp.clone();
@@ -239,8 +234,8 @@ impl BlobStore {
         .map_err(io::Error::other)?
     }
 
-    /// Removes a blob file. Call with the hash's lock held, after checking
-    /// that no row references it.
+    /// Removes a blob file. Call inside the write transaction that dropped
+    /// its row.
     pub async fn unlink(&self, hash: &str) -> io::Result<()> {
         match tokio::fs::remove_file(self.blob_path(hash)).await {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
@@ -256,12 +251,24 @@ impl BlobStore {
     }
 
     /// Start-up clean-up: deletes temp files left by a crash and blobs no
-    /// row references. `known` holds every referenced hash.
-    pub fn sweep_orphans(&self, known: &std::collections::HashSet<String>) -> io::Result<(u64, u64)> {
+    /// row references, both only once older than `min_age` (see
+    /// [`ORPHAN_AGE`]). `known` holds every referenced hash.
+    pub fn sweep_orphans(
+        &self,
+        known: &std::collections::HashSet<String>,
+        min_age: std::time::Duration,
+    ) -> io::Result<(u64, u64)> {
+        let old = |entry: &std::fs::DirEntry| -> io::Result<bool> {
+            let modified = entry.metadata()?.modified()?;
+            Ok(modified.elapsed().unwrap_or_default() >= min_age)
+        };
         let mut temps = 0;
         for entry in std::fs::read_dir(self.temp_dir())? {
-            std::fs::remove_file(entry?.path())?;
-            temps += 1;
+            let entry = entry?;
+            if old(&entry)? {
+                remove_if_there(&entry.path())?;
+                temps += 1;
+            }
         }
         let mut blobs = 0;
         for dir in std::fs::read_dir(&self.root)? {
@@ -272,13 +279,21 @@ impl BlobStore {
             }
             for entry in std::fs::read_dir(dir.path())? {
                 let entry = entry?;
-                if !known.contains(entry.file_name().to_string_lossy().as_ref()) {
-                    std::fs::remove_file(entry.path())?;
+                if !known.contains(entry.file_name().to_string_lossy().as_ref()) && old(&entry)? {
+                    remove_if_there(&entry.path())?;
                     blobs += 1;
                 }
             }
         }
         Ok((temps, blobs))
+    }
+}
+
+/// Another instance may have removed it first.
+fn remove_if_there(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 

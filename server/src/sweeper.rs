@@ -57,19 +57,58 @@ async fn announce(state: &AppState, purged: &[PurgedFile]) {
     }
 }
 
-/// Runs [`sweep_once`] every `sweep_interval_seconds` until cancelled.
+/// How often an instance sharing its store looks for leftovers of crashed
+/// instances (a walk of the whole store).
+const ORPHAN_SWEEP_EVERY: Duration = Duration::from_secs(3600);
+
+/// Runs [`sweep_once`] every `sweep_interval_seconds` until cancelled. With
+/// several instances on one database only the holder of the "sweeper"
+/// lease sweeps; it renews the lease each round, and when it stops (or dies)
+/// the lease lapses after two rounds and another instance takes over.
 pub async fn run(state: AppState, cancel: CancellationToken) {
-    let mut ticker = tokio::time::interval(Duration::from_secs(state.config.sweep_interval_seconds));
+    let interval = Duration::from_secs(state.config.sweep_interval_seconds);
+    let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_orphan_sweep = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = ticker.tick() => {}
+        }
+        let now = now_ms();
+        let lease_until = now + 2 * interval.as_millis() as i64;
+        match state.db.take_lease("sweeper", &state.instance_id, now, lease_until).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "expiry sweep skipped: cannot take the sweeper lease");
+                continue;
+            }
         }
         match sweep_once(&state).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(files = n, "purged expired files"),
             Err(e) => tracing::error!(error = %e, "expiry sweep failed"),
         }
+        if state.db.backend().is_shared() && last_orphan_sweep.elapsed() >= ORPHAN_SWEEP_EVERY {
+            last_orphan_sweep = tokio::time::Instant::now();
+            sweep_orphans(&state).await;
+        }
+    }
+}
+
+/// Removes leftovers of crashed instances from a shared store (age-based,
+/// so other instances' uploads in flight stay).
+async fn sweep_orphans(state: &AppState) {
+    let known = match state.db.all_blob_hashes().await {
+        Ok(known) => known.into_iter().collect(),
+        Err(e) => return tracing::warn!(error = %e, "orphan sweep skipped"),
+    };
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.sweep_orphans(&known, crate::store::ORPHAN_AGE)).await {
+        Ok(Ok((0, 0))) => {}
+        Ok(Ok((temps, orphans))) => tracing::info!(temps, orphans, "removed leftovers of crashed instances"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "orphan sweep failed"),
+        Err(e) => tracing::warn!(error = %e, "orphan sweep failed"),
     }
 }

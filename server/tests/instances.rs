@@ -5,10 +5,13 @@
 //! was skipped.
 
 mod common;
+mod support;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{testdb, wait_for_event, TestServer};
+use cloudbuffer_server::config::Settings;
+use common::{next_event, testdb, wait_for_event, TestServer};
 use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -17,17 +20,29 @@ use serde_json::Value;
 /// instance takes up to 16 uploads of one user at once (the per-user cap
 /// counts per instance).
 async fn pair(share_store: bool, max_files: Option<u64>) -> Option<(TestServer, TestServer)> {
-    if !testdb::is_postgres() {
-        eprintln!("skipped: needs PostgreSQL ({} unset)", testdb::ENV);
+    pair_with(share_store, move |s| s.max_files = max_files).await
+}
+
+/// [`pair`] with both instances' settings adjusted.
+async fn pair_with(share_store: bool, adjust: impl Fn(&mut Settings)) -> Option<(TestServer, TestServer)> {
+    if !postgres() {
         return None;
     }
-    let adjust = |s: &mut cloudbuffer_server::config::Settings| {
-        s.max_files = max_files;
+    let settings = |s: &mut Settings| {
         s.max_uploads_per_user = Some(16);
+        adjust(s);
     };
-    let a = TestServer::start_with(adjust).await;
-    let b = a.start_sibling(share_store, adjust).await;
+    let a = TestServer::start_with(settings).await;
+    let b = a.start_sibling(share_store, settings).await;
     Some((a, b))
+}
+
+/// True on PostgreSQL; on SQLite says the test was skipped.
+fn postgres() -> bool {
+    if !testdb::is_postgres() {
+        eprintln!("skipped: needs PostgreSQL ({} unset)", testdb::ENV);
+    }
+    testdb::is_postgres()
 }
 
 #[tokio::test]
@@ -164,4 +179,99 @@ async fn a_one_time_link_fetched_through_both_at_once_serves_exactly_once() {
         let served = statuses.iter().filter(|s| **s == StatusCode::OK).count();
         assert_eq!(served, 1, "round {round}: {statuses:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiry_with_both_sweepers_running_removes_everything_once() {
+    let Some((a, b)) = pair_with(true, |s| {
+        s.expiry_seconds = Some(1);
+        s.sweep_interval_seconds = Some(1);
+    })
+    .await
+    else {
+        return;
+    };
+    let alice = a.register("alice").await;
+    let mut watch = [a.events(&alice).await, b.events(&alice).await];
+    let mut ids = Vec::new();
+    for i in 0..6u64 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        ids.push(server.upload(&alice, &format!("f{i}"), common::pseudo_random(1000, i)).await["id"].clone());
+    }
+    // Expiry after 1 s, a sweep each second, a lapsed lease after 2: all
+    // gone within 6 s, each announced once on each socket.
+    for ws in &mut watch {
+        let mut deleted: HashMap<String, usize> = HashMap::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+        while tokio::time::Instant::now() < deadline {
+            let Some(event) = next_event(ws, Duration::from_millis(500)).await else {
+                if deleted.len() == ids.len() {
+                    break;
+                }
+                continue;
+            };
+            if event["type"] == "file.deleted" {
+                assert_eq!(event["reason"], "expired");
+                *deleted.entry(event["id"].as_str().unwrap().to_string()).or_default() += 1;
+            }
+        }
+        assert_eq!(deleted.len(), ids.len(), "every file expired: {deleted:?}");
+        assert!(deleted.values().all(|n| *n == 1), "announced once each: {deleted:?}");
+    }
+    assert!(a.files(&alice).await.is_empty() && b.files(&alice).await.is_empty());
+    assert!(a.blobs_on_disk().is_empty(), "expired blobs left the shared store");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_an_instance_mid_upload_leaves_nothing_partial_and_it_restarts_clean() {
+    if !postgres() {
+        return;
+    }
+    // Two processes on one data dir: one database, one store.
+    let data = tempfile::tempdir().unwrap();
+    let mut a = support::Spawned::serve(data.path(), &[]).await;
+    let b = support::Spawned::serve(data.path(), &[]).await;
+    assert_eq!(a.register("kim", "kim-password").await.status(), StatusCode::CREATED);
+    let token = b.token("kim", "kim-password").await;
+    // 1 MiB of a declared 8 MiB, then A dies.
+    let mut upload = tokio::net::TcpStream::connect(a.addr).await.unwrap();
+    let head = format!(
+        "PUT /api/v1/files/big.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Length: {}\r\n\r\n",
+        8 << 20
+    );
+    use tokio::io::AsyncWriteExt;
+    upload.write_all(head.as_bytes()).await.unwrap();
+    upload.write_all(&vec![7u8; 1 << 20]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.kill();
+    let list = |server: &support::Spawned| {
+        let request = server.http.get(server.url("/api/v1/files")).bearer_auth(&token);
+        async move { request.send().await.unwrap().json::<Vec<Value>>().await.unwrap() }
+    };
+    assert!(list(&b).await.is_empty(), "nothing of the cut upload is visible on B");
+    // A comes back on the same dir and database and works; B still does.
+    let a = support::Spawned::serve(data.path(), &[]).await;
+    assert!(list(&a).await.is_empty());
+    let put = a.http.put(a.url("/api/v1/files/after.txt")).bearer_auth(&token).body("after the crash");
+    assert_eq!(put.send().await.unwrap().status(), StatusCode::CREATED);
+    let files = list(&b).await;
+    assert_eq!(files.len(), 1);
+    let id = files[0]["id"].as_str().unwrap();
+    let content = b.http.get(b.url(&format!("/api/v1/files/{id}/content"))).bearer_auth(&token).send().await;
+    assert_eq!(content.unwrap().text().await.unwrap(), "after the crash");
+}
+
+#[tokio::test]
+async fn one_instance_at_a_time_holds_the_sweeper_lease() {
+    // Plain database logic: runs on SQLite too.
+    let server = TestServer::start().await;
+    let db = &server.state.db;
+    let take = |holder: &'static str, now: i64| db.take_lease("test-job", holder, now, now + 2000);
+    assert!(take("a", 1000).await.unwrap(), "free: A takes it");
+    assert!(!take("b", 1500).await.unwrap(), "held by A: B waits");
+    assert!(take("a", 2500).await.unwrap(), "A renews it before it lapses (until 4500)");
+    assert!(!take("b", 4000).await.unwrap(), "still A's");
+    assert!(take("b", 4500).await.unwrap(), "lapsed: B takes over");
+    assert!(!take("a", 5000).await.unwrap(), "and A now waits");
 }

@@ -4,7 +4,7 @@ use super::Row as SqlRow;
 use sqlx::Row;
 
 use super::removal::{remove_files, to_remove};
-use super::Database;
+use super::{Database, Tx};
 
 /// A file as stored.
 #[derive(Debug, Clone)]
@@ -59,9 +59,12 @@ pub struct PurgedFile {
 /// The result of recording an uploaded file.
 #[derive(Debug)]
 pub enum StoreOutcome {
-    /// Recorded; these files made room or had expired, and these blobs lost
-    /// their last reference (the caller unlinks them).
+    /// Recorded in a transaction still open: the caller puts the blob in
+    /// place, then commits. These files made room or had expired, and these
+    /// blobs lost their last reference (the caller unlinks them after).
     Stored {
+        /// The open transaction, holding the write lock.
+        tx: Tx,
         /// Files removed in the same transaction.
         removed: Vec<PurgedFile>,
         /// Blobs no longer referenced.
@@ -113,7 +116,9 @@ fn file_from_row(row: &SqlRow) -> FileRow {
 impl Database {
     /// Records an uploaded file, atomically enforcing the user's file limit
     /// (oldest evicted) and quota (nothing recorded when exceeded). The
-    /// user's expired files are purged in the same transaction.
+    /// user's expired files are purged in the same transaction, which is
+    /// returned open: placing the blob inside it orders the placement
+    /// against [`Database::drop_dead_blob`] on every instance.
     pub async fn insert_file(
         &self,
         file: &NewFile,
@@ -173,8 +178,7 @@ impl Database {
             return Ok(StoreOutcome::OverQuota { would_use });
         }
         let dead_blobs = remove_files(&mut tx, &mut removed).await?;
-        tx.commit().await?;
-        Ok(StoreOutcome::Stored { removed: removed.into_iter().map(|(f, _)| f).collect(), dead_blobs })
+        Ok(StoreOutcome::Stored { tx, removed: removed.into_iter().map(|(f, _)| f).collect(), dead_blobs })
     }
 
     /// A file by id, if it belongs to this user (expired or not).
@@ -257,22 +261,23 @@ impl Database {
         Ok((removed.into_iter().map(|(f, _)| f).collect(), dead))
     }
 
-    /// True when some file still references the blob.
-    pub async fn blob_referenced(&self, hash: &str) -> Result<bool, sqlx::Error> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM blobs WHERE hash = $1 AND refcount > 0")
+    /// Forgets a blob nobody references (its row at refcount 0, or no row
+    /// at all: a placement whose transaction failed). `Some(open
+    /// transaction)` if so: unlink the file, then commit, so no upload of
+    /// the same content (which places its blob under the same write lock)
+    /// slips in between.
+    pub async fn drop_dead_blob(&self, hash: &str) -> Result<Option<Tx>, sqlx::Error> {
+        let mut tx = self.write_tx().await?;
+        let refcount: Option<i64> = sqlx::query_scalar("SELECT refcount FROM blobs WHERE hash = $1")
             .bind(hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
-        Ok(found.is_some())
-    }
-
-    /// Forgets a blob nobody references; true if it did (then unlink it).
-    pub async fn drop_dead_blob(&self, hash: &str) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM blobs WHERE hash = $1 AND refcount <= 0")
-            .bind(hash)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        if refcount.is_some_and(|n| n > 0) {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        sqlx::query("DELETE FROM blobs WHERE hash = $1").bind(hash).execute(&mut *tx).await?;
+        Ok(Some(tx))
     }
 
     /// Blobs whose last reference went but whose file may still exist.

@@ -1,4 +1,4 @@
-//! Secrets shared by every instance on one database.
+//! What every instance on one database shares: secrets and job leases.
 
 use super::{now_ms, Database};
 
@@ -28,5 +28,28 @@ impl Database {
             .bind(name)
             .fetch_optional(&self.pool)
             .await
+    }
+
+    /// Takes or renews the lease `name` for `holder` until `until`; true if
+    /// `holder` has it now (it was free, lapsed, or already its own).
+    pub async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "INSERT INTO server_leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE server_leases.holder = excluded.holder OR server_leases.expires_at <= $4",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(until)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

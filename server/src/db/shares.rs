@@ -101,40 +101,63 @@ impl Database {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Takes a download slot if the share is usable: at most
-    /// `max_downloads - downloads` downloads are ever in flight, so two
-    /// simultaneous requests for a one-time link cannot both get the bytes.
-    pub async fn reserve_download(&self, token: &str, now: i64) -> Result<bool, sqlx::Error> {
+    /// Takes a download slot if the share is usable, leased until
+    /// `lease_until`: at most `max_downloads - downloads` downloads are ever
+    /// in flight, so two simultaneous requests for a one-time link cannot
+    /// both get the bytes, whichever instances serve them. Lapsed leases (of
+    /// an instance that died mid-download) free their slots here. The
+    /// reservation's id, or `None` when no slot is left.
+    pub async fn reserve_download(
+        &self,
+        token: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<String>, sqlx::Error> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM share_reservations WHERE token = $1 AND expires_at <= $2")
+            .bind(token)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let id = crate::ids::random_hex(16);
         let done = sqlx::query(
-            "UPDATE shares SET reserved = reserved + 1 WHERE token = $1 AND revoked_at IS NULL \
-             AND expires_at > $2 AND (file_id IS NOT NULL OR clip_id IS NOT NULL) \
-             AND (max_downloads IS NULL OR downloads + reserved < max_downloads)",
+            "INSERT INTO share_reservations (id, token, expires_at) SELECT $1, s.token, $3 FROM shares s \
+             WHERE s.token = $2 AND s.revoked_at IS NULL AND s.expires_at > $4 \
+             AND (s.file_id IS NOT NULL OR s.clip_id IS NOT NULL) \
+             AND (s.max_downloads IS NULL OR s.downloads + \
+                  (SELECT COUNT(*) FROM share_reservations r WHERE r.token = s.token) < s.max_downloads)",
         )
+        .bind(&id)
         .bind(token)
+        .bind(lease_until)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        tx.commit().await?;
+        Ok((done.rows_affected() == 1).then_some(id))
     }
 
-    /// Ends a reservation; `completed` counts it as a download.
-    pub async fn finish_download(&self, token: &str, completed: bool) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE shares SET reserved = reserved - 1, downloads = downloads + $1 WHERE token = $2 AND reserved > 0",
-        )
-        .bind(i64::from(completed))
-        .bind(token)
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
-    }
-
-    /// Forgets reservations of downloads a previous process did not finish.
-    pub async fn reset_reservations(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE shares SET reserved = 0 WHERE reserved <> 0")
+    /// Extends a reservation's lease (the download is still going).
+    pub async fn renew_reservation(&self, id: &str, lease_until: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE share_reservations SET expires_at = $1 WHERE id = $2")
+            .bind(lease_until)
+            .bind(id)
             .execute(&self.pool)
             .await
             .map(|_| ())
+    }
+
+    /// Ends a reservation; `completed` counts it as a download.
+    pub async fn finish_download(&self, id: &str, token: &str, completed: bool) -> Result<(), sqlx::Error> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM share_reservations WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        if completed {
+            sqlx::query("UPDATE shares SET downloads = downloads + 1 WHERE token = $1")
+                .bind(token)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
     }
 
     /// Shares of a user that can still be used.
@@ -152,6 +175,10 @@ impl Database {
 
     /// Deletes share rows a day past their expiry.
     pub async fn purge_old_shares(&self, now: i64) -> Result<u64, sqlx::Error> {
+        sqlx::query("DELETE FROM share_reservations WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         let done = sqlx::query("DELETE FROM shares WHERE expires_at <= $1")
             .bind(now - KEEP_EXPIRED_MS)
             .execute(&self.pool)

@@ -183,37 +183,35 @@ where
     Ok(Stored { file: row, removed })
 }
 
-/// Places the blob at its address and records the row, atomically with
-/// respect to blob removal (both under the hash's lock).
+/// Records the row and places the blob at its address in one write
+/// transaction: on every instance, blob removal takes the same lock, so a
+/// blob is never unlinked under a row that was just added for it.
 async fn commit(state: &AppState, blob: &WrittenBlob, row: &FileRow) -> ApiResult<Vec<PurgedFile>> {
-    let guard = state.store.lock(&blob.hash).await;
-    if let Err(e) = state.store.place(blob).await {
-        let _ = tokio::fs::remove_file(&blob.temp).await;
-        return Err(e.into());
-    }
     let outcome =
         state.db.insert_file(row, state.config.max_files, state.config.quota_bytes, row.created_at).await;
-    let stored = match outcome {
-        Ok(StoreOutcome::Stored { removed, dead_blobs }) => Ok((removed, dead_blobs)),
+    let (tx, removed, dead_blobs) = match outcome {
+        Ok(StoreOutcome::Stored { tx, removed, dead_blobs }) => (tx, removed, dead_blobs),
         Ok(StoreOutcome::OverQuota { would_use }) => {
             tracing::info!(user = %row.user_id, would_use, "upload refused: over quota");
-            Err(over_quota(state.config.quota_bytes))
+            let _ = tokio::fs::remove_file(&blob.temp).await;
+            return Err(over_quota(state.config.quota_bytes));
         }
-        Err(e) => Err(e.into()),
-    };
-    let (removed, dead_blobs) = match stored {
-        Ok(done) => done,
         Err(e) => {
-            // The blob may have been placed for this upload alone: the
-            // transaction rolled back, so no row (or a dead one) knows it.
-            if !state.db.blob_referenced(&blob.hash).await.unwrap_or(true) {
-                let _ = state.db.drop_dead_blob(&blob.hash).await;
-                let _ = state.store.unlink(&blob.hash).await;
-            }
-            return Err(e);
+            let _ = tokio::fs::remove_file(&blob.temp).await;
+            return Err(e.into());
         }
     };
-    drop(guard);
+    if let Err(e) = state.store.place(blob).await {
+        let _ = tokio::fs::remove_file(&blob.temp).await;
+        let _ = tx.rollback().await;
+        return Err(e.into());
+    }
+    if let Err(e) = tx.commit().await {
+        // The blob may have been placed for this upload alone and no row
+        // knows it now: the release check removes it if so.
+        release_blobs(state, vec![blob.hash.clone()]).await;
+        return Err(e.into());
+    }
     metrics::FILES_STORED.add(1);
     for file in &removed {
         metrics::count_removal(file.reason);
@@ -223,18 +221,22 @@ async fn commit(state: &AppState, blob: &WrittenBlob, row: &FileRow) -> ApiResul
     Ok(removed)
 }
 
-/// Unlinks blobs that lost their last reference, unless one came back.
-/// The hash's lock orders this against uploads placing the same content.
+/// Unlinks blobs that lost their last reference, unless one came back:
+/// the row goes and the file is unlinked inside one write transaction.
 pub async fn release_blobs(state: &AppState, hashes: Vec<String>) {
     for hash in hashes {
-        let _guard = state.store.lock(&hash).await;
         match state.db.drop_dead_blob(&hash).await {
-            Ok(true) => {
+            Ok(Some(tx)) => {
                 if let Err(e) = state.store.unlink(&hash).await {
+                    // The row stays (rolled back) and the next sweep retries.
                     tracing::error!(%hash, error = %e, "cannot remove blob");
+                    let _ = tx.rollback().await;
+                } else if let Err(e) = tx.commit().await {
+                    // File gone, row kept: the next sweep drops the row.
+                    tracing::error!(%hash, error = %e, "cannot drop blob row");
                 }
             }
-            Ok(false) => {}
+            Ok(None) => {}
             Err(e) => tracing::error!(%hash, error = %e, "cannot drop blob row"),
         }
     }

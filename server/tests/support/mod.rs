@@ -150,6 +150,12 @@ impl Spawned {
         self.child.id()
     }
 
+    /// SIGKILL, as a crash or the OOM killer would, and reaps it.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reap");
+    }
+
     /// Sends SIGTERM and waits (up to `limit`) for the process to exit.
     pub fn terminate(&mut self, limit: Duration) -> ExitStatus {
         let status =
