@@ -118,7 +118,7 @@ impl AppState {
         let dummy_hash =
             hash_password(crate::ids::random_hex(16)).await.map_err(|e| StartError::Other(e.to_string()))?;
         Ok(AppState(Arc::new(Shared {
-            attempts: Attempts::new(config.auth_attempts_per_minute),
+            attempts: Attempts::for_database(config.auth_attempts_per_minute, &db),
             uploads: Uploads::default(),
             config,
             db,

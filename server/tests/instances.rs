@@ -173,11 +173,19 @@ async fn a_one_time_link_fetched_through_both_at_once_serves_exactly_once() {
         let fetches = (0..6).map(|i| {
             let server = if i % 2 == 0 { &a } else { &b };
             let raw = raw.clone();
-            async move { server.request(Method::GET, &raw).send().await.unwrap().status() }
+            // Read to the end: a download is served (and counted) when its
+            // last byte goes out; one dropped early gives its slot back.
+            async move {
+                let response = server.request(Method::GET, &raw).send().await.unwrap();
+                let status = response.status();
+                (status, response.bytes().await.unwrap_or_default())
+            }
         });
-        let statuses = futures_util::future::join_all(fetches).await;
-        let served = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+        let results = futures_util::future::join_all(fetches).await;
+        let served = results.iter().filter(|(s, body)| *s == StatusCode::OK && body == "only once").count();
+        let statuses: Vec<_> = results.iter().map(|(s, _)| *s).collect();
         assert_eq!(served, 1, "round {round}: {statuses:?}");
+        assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::GONE), "{statuses:?}");
     }
 }
 
@@ -274,4 +282,51 @@ async fn one_instance_at_a_time_holds_the_sweeper_lease() {
     assert!(!take("b", 4000).await.unwrap(), "still A's");
     assert!(take("b", 4500).await.unwrap(), "lapsed: B takes over");
     assert!(!take("a", 5000).await.unwrap(), "and A now waits");
+}
+
+#[tokio::test]
+async fn password_guesses_spread_over_both_instances_share_one_budget() {
+    let Some((a, b)) = pair_with(false, |s| s.auth_attempts_per_minute = Some(3)).await else { return };
+    a.register("alice").await;
+    let guess = |server: &TestServer| {
+        let body = serde_json::json!({"username": "alice", "password": "not-her-password"});
+        let request = server.request(Method::POST, "/api/v1/auth/login").json(&body);
+        async move { request.send().await.unwrap() }
+    };
+    // Three per (name, address) per minute, counted across instances.
+    for server in [&a, &b, &a] {
+        assert_eq!(guess(server).await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let refused = guess(&b).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS, "B knows what A counted");
+    let wait: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    assert_eq!(guess(&a).await.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_reservation_of_a_dead_instance_lapses_with_its_lease() {
+    // Plain database logic: runs on SQLite too.
+    let server = TestServer::start().await;
+    let alice = server.register("alice").await;
+    let file = server.upload(&alice, "once.txt", "only once").await;
+    let share: Value = server
+        .share(&alice, serde_json::json!({"file_id": file["id"], "max_downloads": 1}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = share["token"].as_str().unwrap();
+    let db = &server.state.db;
+    let now = cloudbuffer_server::db::now_ms();
+    // An instance reserved the only slot and died: its lease is not renewed.
+    assert!(db.reserve_download(token, now, now + 60_000).await.unwrap().is_some());
+    assert!(db.reserve_download(token, now + 500, now + 1500).await.unwrap().is_none(), "slot held");
+    let raw = format!("/s/{token}/raw");
+    let held = server.request(Method::GET, &raw).send().await.unwrap();
+    assert_eq!(held.status(), StatusCode::GONE, "while the lease runs the link is busy");
+    let later = db.reserve_download(token, now + 60_000, now + 61_000).await.unwrap();
+    let id = later.expect("lapsed: the slot is free again");
+    db.finish_download(&id, token, true).await.unwrap();
+    assert!(db.reserve_download(token, now + 60_100, now + 61_100).await.unwrap().is_none(), "now spent");
 }

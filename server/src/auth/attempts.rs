@@ -3,11 +3,18 @@
 //! together only slows attempts down, so guessers elsewhere cannot lock
 //! its owner out. A device that once signed in (it shows its device token)
 //! has a budget of its own and skips the others entirely.
+//!
+//! With several instances on one PostgreSQL database the refusing budgets
+//! (per pair, per device, per address, per registering address) live in the
+//! database, so a guesser spreading attempts over instances gets no more
+//! than against one. The delay-only ones (per name, per link) and the share
+//! link budgets stay per instance: they only slow attempts down.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use super::ratelimit::{Key, RateLimiter, Throttle};
+use crate::db::{now_ms, Database};
 use crate::error::ApiError;
 
 /// No attempt waits longer than this for its turn on a shared budget.
@@ -27,6 +34,15 @@ pub struct Attempts {
     per_link_address: RateLimiter,
     /// Share password attempts per link, from everywhere: delays only.
     per_link: Throttle,
+    /// Where the refusing budgets live when instances share a database.
+    shared: Option<Shared>,
+}
+
+/// The database holding the refusing budgets, and their sizes.
+#[derive(Debug)]
+struct Shared {
+    db: Database,
+    per_minute: f64,
 }
 
 /// Who is trying a user's password.
@@ -58,6 +74,30 @@ impl Attempts {
             per_name: Throttle::new(wider, MAX_DELAY),
             per_link_address: RateLimiter::new(per_minute),
             per_link: Throttle::new(per_minute.saturating_mul(10), MAX_DELAY),
+            shared: None,
+        }
+    }
+
+    /// [`Attempts::new`], with the refusing budgets in `db` when other
+    /// instances may share it.
+    pub fn for_database(per_minute: u32, db: &Database) -> Attempts {
+        let shared =
+            db.backend().is_shared().then(|| Shared { db: db.clone(), per_minute: per_minute as f64 });
+        Attempts { shared, ..Attempts::new(per_minute) }
+    }
+
+    /// One attempt from `key`'s bucket of `scale` × the per-minute budget:
+    /// in the database when shared, else in `local`.
+    async fn take(&self, local: &RateLimiter, key: Key, scale: f64) -> Result<(), ApiError> {
+        match &self.shared {
+            None => local.check(&[key]).map_err(ApiError::TooManyRequests),
+            Some(shared) => {
+                let capacity = shared.per_minute * scale;
+                match shared.db.take_attempt(&key.hex(), capacity, capacity / 60_000.0, now_ms()).await? {
+                    None => Ok(()),
+                    Some(wait) => Err(ApiError::TooManyRequests(wait)),
+                }
+            }
         }
     }
 
@@ -69,13 +109,13 @@ impl Attempts {
         match caller {
             Caller::KnownDevice(nonce) => {
                 let device = Key::new("device", &[name.as_bytes(), nonce.as_bytes()]);
-                self.per_pair.check(&[device]).map_err(ApiError::TooManyRequests)
+                self.take(&self.per_pair, device, 1.0).await
             }
             Caller::Address(ip) => {
                 let ip = ip_bytes(&ip);
                 let pair = Key::new("name+address", &[name.as_bytes(), &ip]);
-                self.per_address.check(&[Key::new("address", &[&ip])]).map_err(ApiError::TooManyRequests)?;
-                self.per_pair.check(&[pair]).map_err(ApiError::TooManyRequests)?;
+                self.take(&self.per_address, Key::new("address", &[&ip]), 5.0).await?;
+                self.take(&self.per_pair, pair, 1.0).await?;
                 self.per_name.wait(Key::new("name", &[name.as_bytes()])).await;
                 Ok(())
             }
@@ -83,8 +123,8 @@ impl Attempts {
     }
 
     /// Takes one registration attempt from `ip`.
-    pub fn register(&self, ip: IpAddr) -> Result<(), ApiError> {
-        self.per_pair.check(&[Key::new("register", &[&ip_bytes(&ip)])]).map_err(ApiError::TooManyRequests)
+    pub async fn register(&self, ip: IpAddr) -> Result<(), ApiError> {
+        self.take(&self.per_pair, Key::new("register", &[&ip_bytes(&ip)]), 1.0).await
     }
 
     /// Takes one password attempt on share `token` from `ip`: 429 once this

@@ -28,6 +28,11 @@ impl Key {
         key.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
         Key(key)
     }
+
+    /// The key as 32 hex digits (the database's bucket key).
+    pub fn hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 /// Removes the oldest eighth of `map` by the time each entry was touched.

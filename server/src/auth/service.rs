@@ -20,7 +20,7 @@ const REFRESH_LIFE_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// Creates an account and signs its first device in.
 pub async fn register(state: &AppState, creds: Credentials, ip: IpAddr) -> Result<Tokens, ApiError> {
-    state.attempts.register(ip)?;
+    state.attempts.register(ip).await?;
     if state.config.registration == Registration::Closed {
         return Err(ApiError::Forbidden {
             code: "registration_closed",

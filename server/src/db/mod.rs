@@ -7,6 +7,7 @@
 //! write transaction takes its lock, which errors mean "unavailable" — lives
 //! in [`sqlite`] and [`postgres`]; no other module names a backend type.
 
+mod buckets;
 mod clips;
 mod files;
 mod postgres;
