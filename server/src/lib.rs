@@ -15,6 +15,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod files;
+pub mod hub;
 pub mod ids;
 pub mod metrics;
 pub mod page;

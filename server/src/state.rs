@@ -38,7 +38,7 @@ pub struct Shared {
     /// which graceful HTTP shutdown does not track).
     pub shutdown: tokio_util::sync::CancellationToken,
     /// Live event channels.
-    pub events: crate::events::EventHub,
+    pub events: crate::hub::EventHub,
     /// This process's random id, so the relay can skip its own notifications.
     pub instance_id: String,
     /// A hash to verify against for unknown users (constant-time-ish login).

@@ -3,7 +3,7 @@
 use super::Row as SqlRow;
 use sqlx::Row;
 
-use super::removal::{remove_files, to_remove};
+use super::removal::{remove_files, to_remove, PurgedFile, RemoveReason};
 use super::{Database, Tx};
 
 /// A file as stored.
@@ -31,30 +31,6 @@ pub struct FileRow {
 
 /// A file about to be recorded (its blob is already durable in the store).
 pub type NewFile = FileRow;
-
-/// Why a file went away.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RemoveReason {
-    /// Its owner deleted it.
-    Deleted,
-    /// Its time ran out.
-    Expired,
-    /// A newer file pushed it past the user's file limit.
-    Evicted,
-}
-
-/// A file removed from the database, for notifications.
-#[derive(Debug, Clone)]
-pub struct PurgedFile {
-    /// File id.
-    pub id: String,
-    /// Owner.
-    pub user_id: String,
-    /// Why.
-    pub reason: RemoveReason,
-    /// The file clips that went with it.
-    pub clip_ids: Vec<String>,
-}
 
 /// The result of recording an uploaded file.
 #[derive(Debug)]

@@ -23,8 +23,9 @@ use sqlx::AnyPool;
 use time::OffsetDateTime;
 
 pub use clips::{ClipRow, NewClip};
-pub use files::{FileRow, NewFile, PurgedFile, RemoveReason, StoreOutcome};
+pub use files::{FileRow, NewFile, StoreOutcome};
 pub use postgres::Listener;
+pub use removal::{PurgedFile, RemoveReason};
 pub use shares::ShareRow;
 pub use stats::UsageRow;
 pub use users::{DeviceRow, RefreshOutcome, SessionRow, UserRow};

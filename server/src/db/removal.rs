@@ -6,8 +6,31 @@ use std::collections::{BTreeMap, HashMap};
 use super::Row as SqlRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::files::{PurgedFile, RemoveReason};
 use super::{placeholders, IN_LIST_MAX};
+
+/// Why a file went away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoveReason {
+    /// Its owner deleted it.
+    Deleted,
+    /// Its time ran out.
+    Expired,
+    /// A newer file pushed it past the user's file limit.
+    Evicted,
+}
+
+/// A file removed from the database, for notifications.
+#[derive(Debug, Clone)]
+pub struct PurgedFile {
+    /// File id.
+    pub id: String,
+    /// Owner.
+    pub user_id: String,
+    /// Why.
+    pub reason: RemoveReason,
+    /// The file clips that went with it.
+    pub clip_ids: Vec<String>,
+}
 
 /// `(file, hash)` pairs for [`remove_files`] from rows of `id, user_id, hash`.
 pub(super) fn to_remove(rows: &[SqlRow], reason: RemoveReason) -> Vec<(PurgedFile, String)> {

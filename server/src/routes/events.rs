@@ -19,7 +19,7 @@ use crate::auth::extract::bearer;
 use crate::auth::AuthUser;
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiResult};
-use crate::events;
+use crate::hub;
 use crate::state::AppState;
 
 /// A send that takes longer means the client is not reading: drop it.
@@ -116,7 +116,7 @@ struct Close(u16, &'static str);
 struct Live {
     state: AppState,
     user: AuthUser,
-    receiver: Receiver<events::Message>,
+    receiver: Receiver<hub::Message>,
     /// When the access token expires; None for HTTP Basic, whose password
     /// is checked again on every ping instead.
     deadline: Option<Instant>,
@@ -141,17 +141,17 @@ impl Live {
                 _ = shutdown.cancelled() => break Some(Close(1001, "server shutting down")),
                 _ = expiry => break Some(Close(4002, "access token expired: refresh it and reconnect")),
                 event = self.receiver.recv() => match event {
-                    Ok(events::Message::SignedOut(device)) => {
+                    Ok(hub::Message::SignedOut(device)) => {
                         if self.user.device_id.as_deref() == Some(&*device) {
                             break Some(Close(4001, "this device was signed out"));
                         }
                     }
-                    Ok(events::Message::Event(json)) => {
+                    Ok(hub::Message::Event(json)) => {
                         if !send(&mut socket, Message::Text(json.as_ref().into())).await {
                             break None;
                         }
                     }
-                    Ok(events::Message::Resync) => {
+                    Ok(hub::Message::Resync) => {
                         break Some(Close(4000, "events were missed: reconnect and catch up"));
                     }
                     Err(RecvError::Lagged(missed)) => {
