@@ -2,7 +2,14 @@
 //! and every Rust client so both sides agree on the JSON by construction.
 //!
 //! Times travel as RFC 3339 UTC strings, sizes as bytes, durations as whole
-//! seconds. The contract itself is described in `docs/API.md`.
+//! seconds. The contract itself is described in `docs/API.md`. Beside the
+//! types, the few helpers both sides need: sizes for people ([`units`]),
+//! file names from `Content-Disposition` ([`disposition`]) and owner-only
+//! files ([`private_file`]).
+
+pub mod disposition;
+pub mod private_file;
+pub mod units;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

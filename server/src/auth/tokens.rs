@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use cloudbuffer_protocol::private_file::write_private;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -153,20 +154,6 @@ pub enum TokenError {
 /// Refresh tokens are stored by hash only, so a database leak reveals none.
 pub fn refresh_token_hash(token: &str) -> String {
     blake3::hash(token.as_bytes()).to_hex().to_string()
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
 }
 
 #[cfg(test)]

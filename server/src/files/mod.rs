@@ -32,21 +32,7 @@ pub fn file_info(row: &FileRow) -> FileInfo {
     }
 }
 
-/// "512 MiB" for messages.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 || value.fract() == 0.0 {
-        format!("{value:.0} {}", UNITS[unit])
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+pub use cloudbuffer_protocol::units::human_bytes;
 
 fn too_large(limit: u64) -> ApiError {
     ApiError::TooLarge {
@@ -266,16 +252,4 @@ pub async fn delete_all_files(state: &AppState, user_id: &str) -> ApiResult<()> 
     let dead = state.db.delete_all_files(user_id).await?;
     release_blobs(state, dead).await;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::human_bytes;
-
-    #[test]
-    fn human_sizes() {
-        assert_eq!(human_bytes(512 << 20), "512 MiB");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(10), "10 bytes");
-    }
 }

@@ -73,6 +73,8 @@ pub fn content_disposition(disposition: &str, name: &str) -> String {
     format!("{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
+pub use cloudbuffer_protocol::disposition::filename_from_disposition;
+
 /// The file name a client sent in `X-Filename` (percent-encoded UTF-8) or
 /// `Content-Disposition` (`filename*=UTF-8''…` preferred over `filename=`).
 /// Bytes that are not UTF-8 are replaced, never rejected: the result is
@@ -85,47 +87,6 @@ pub fn name_from_headers(headers: &axum::http::HeaderMap) -> Option<String> {
     }
     let value = headers.get(axum::http::header::CONTENT_DISPOSITION)?;
     filename_from_disposition(&String::from_utf8_lossy(value.as_bytes()))
-}
-
-/// The filename parameter of a Content-Disposition value.
-pub fn filename_from_disposition(value: &str) -> Option<String> {
-    let mut plain = None;
-    for param in parameters(value) {
-        let Some((key, val)) = param.split_once('=') else { continue };
-        match key.trim().to_ascii_lowercase().as_str() {
-            "filename*" => {
-                // A broken extended value falls back to the plain one.
-                let Some(encoded) = val.trim().splitn(3, '\'').nth(2) else { continue };
-                let name = percent_encoding::percent_decode_str(encoded).decode_utf8_lossy().into_owned();
-                if !name.trim().is_empty() {
-                    return Some(name);
-                }
-            }
-            "filename" => plain = Some(val.trim().trim_matches('"').replace("\\\"", "\"")),
-            _ => {}
-        }
-    }
-    plain.filter(|n| !n.trim().is_empty())
-}
-
-/// The `;`-separated parameters of a header value, trimmed; a `;` inside a
-/// quoted string (with `\"` escapes) does not separate.
-fn parameters(value: &str) -> Vec<&str> {
-    let (mut pieces, mut start, mut quoted, mut escaped) = (Vec::new(), 0, false, false);
-    for (i, c) in value.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            ';' if !quoted => {
-                pieces.push(value[start..i].trim());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    pieces.push(value[start..].trim());
-    pieces
 }
 
 /// The media type from the name's extension, else from the first bytes.

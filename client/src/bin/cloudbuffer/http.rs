@@ -70,41 +70,4 @@ pub async fn send(request: reqwest::RequestBuilder, server: &str) -> CliResult<r
     })
 }
 
-/// The filename parameter of a `Content-Disposition` value
-/// (`filename*=UTF-8''…` preferred over `filename="…"`).
-pub fn filename_from_disposition(value: &str) -> Option<String> {
-    let mut plain = None;
-    for param in value.split(';').map(str::trim) {
-        let Some((key, val)) = param.split_once('=') else { continue };
-        match key.trim().to_ascii_lowercase().as_str() {
-            "filename*" => {
-                let encoded = val.trim().split_once("''").map(|(_, v)| v)?;
-                let decoded = percent_encoding::percent_decode_str(encoded).decode_utf8_lossy().into_owned();
-                if !decoded.is_empty() {
-                    return Some(decoded);
-                }
-            }
-            "filename" => {
-                let v = val.trim().trim_matches('"').replace("\\\"", "\"");
-                if !v.is_empty() {
-                    plain = Some(v);
-                }
-            }
-            _ => {}
-        }
-    }
-    plain
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn disposition_names() {
-        let header = "attachment; filename=\"na_ve.pdf\"; filename*=UTF-8''na%C3%AFve.pdf";
-        assert_eq!(filename_from_disposition(header).as_deref(), Some("naïve.pdf"));
-        assert_eq!(filename_from_disposition("attachment; filename=\"a b.txt\"").as_deref(), Some("a b.txt"));
-        assert_eq!(filename_from_disposition("inline"), None);
-    }
-}
+pub use cloudbuffer_protocol::disposition::filename_from_disposition;
