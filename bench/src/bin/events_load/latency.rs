@@ -151,10 +151,25 @@ pub(crate) async fn latency_mode(opts: &Opts) -> Result<ExitCode> {
 
     log(&format!("opening {total} WebSocket connections (one per device, {devices} per user)"));
     const METHODS: [Auth; 3] = [Auth::Header, Auth::Query, Auth::Protocol];
-    let sockets = open_sockets(&opts.server, total, opts.concurrency, |i| {
+    let target = |i: usize| {
         (accounts[i / devices][i % devices].token.as_str(), METHODS[(i % devices) % METHODS.len()])
-    })
-    .await;
+    };
+    let sockets = match &opts.listen_server {
+        None => open_sockets(&opts.server, total, opts.concurrency, target).await,
+        Some(listen) => {
+            // Even devices (device 0, the sender, among them) on --server, odd ones
+            // (device 1, the timed one, among them) on --listen-server; merged back
+            // in order of i.
+            let (even, odd): (Vec<usize>, Vec<usize>) = (0..total).partition(|i| (i % devices) % 2 == 0);
+            log(&format!("{} of them on {listen}, {} on {}", odd.len(), even.len(), opts.server));
+            let on_a = open_sockets(&opts.server, even.len(), opts.concurrency, |k| target(even[k])).await;
+            let on_b = open_sockets(listen, odd.len(), opts.concurrency, |k| target(odd[k])).await;
+            let mut merged: Vec<(usize, Result<Socket>)> =
+                even.iter().copied().zip(on_a).chain(odd.iter().copied().zip(on_b)).collect();
+            merged.sort_by_key(|(i, _)| *i);
+            merged.into_iter().map(|(_, r)| r).collect()
+        }
+    };
     let (notes_tx, mut notes) = mpsc::unbounded_channel();
     for (i, socket) in sockets.into_iter().enumerate() {
         let socket = socket
@@ -163,6 +178,9 @@ pub(crate) async fn latency_mode(opts: &Opts) -> Result<ExitCode> {
     }
     drop(notes_tx);
     out("connections", total);
+    let elsewhere =
+        if opts.listen_server.is_some() { (0..total).filter(|i| (i % devices) % 2 == 1).count() } else { 0 };
+    out("connections.listen_server", elsewhere);
 
     // Device 0 sends; the measured device is another one (1), if there is one.
     let watch = if devices > 1 { 1 } else { 0 };

@@ -1,7 +1,7 @@
 //! `events_load`: load for the buffer and the live events (`bench/events.sh`).
 //!
 //!     events_load register --server URL --users N
-//!     events_load latency  --server URL --users N --devices D --clips C
+//!     events_load latency  --server URL [--listen-server URL2] --users N --devices D --clips C
 //!     events_load idle     --server URL (--users N | --tokens-file F) --connections N [--hold-seconds S]
 //!
 //! `register` creates N users and prints their access tokens, one a line, so a
@@ -16,7 +16,11 @@
 //! at device 1. Reports t2 - t1 (0 if the event came first), t2 - t0 and the PUT's
 //! own time, and checks that each event reached every device of its user exactly
 //! once, no device of another user, and carried the clip that was sent (text
-//! preview, kind and origin device).
+//! preview, kind and origin device). With `--listen-server URL2` (another instance
+//! on the same database), the WebSockets of the odd-numbered devices, the timed
+//! device 1 among them, connect to URL2 while everything else (sign-ins, the PUTs
+//! of device 0, the even devices' sockets) stays on `--server`: the event has to
+//! cross from one instance to the other.
 //!
 //! `idle` opens N connections spread over the users (`?access_token=`), at most
 //! `--concurrency` handshakes at a time, prints `open N` once they are up, and holds
@@ -60,7 +64,7 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 const USAGE: &str = "\
 usage: events_load register --server URL --users N [--concurrency C]
        events_load latency  --server URL --users N --devices D --clips C
-                            [--concurrency C] [--timeout-ms MS]
+                            [--listen-server URL2] [--concurrency C] [--timeout-ms MS]
        events_load idle     --server URL (--users N | --tokens-file F) --connections N
                             [--concurrency C] [--hold-seconds S]";
 
@@ -133,6 +137,8 @@ struct Opts {
     mode: Mode,
     /// `http://host:port`, no trailing slash.
     server: String,
+    /// `latency`: where the odd-numbered devices' WebSockets go (same form), if not `server`.
+    listen_server: Option<String>,
     users: Option<usize>,
     tokens_file: Option<String>,
     devices: usize,
@@ -147,9 +153,10 @@ impl Opts {
     fn parse(mode: &str, args: &[String]) -> Result<Opts, String> {
         let (mode, allowed): (Mode, &[&str]) = match mode {
             "register" => (Mode::Register, &["server", "users", "concurrency"]),
-            "latency" => {
-                (Mode::Latency, &["server", "users", "devices", "clips", "concurrency", "timeout-ms"])
-            }
+            "latency" => (
+                Mode::Latency,
+                &["server", "listen-server", "users", "devices", "clips", "concurrency", "timeout-ms"],
+            ),
             "idle" => (
                 Mode::Idle,
                 &["server", "users", "tokens-file", "connections", "concurrency", "hold-seconds"],
@@ -173,13 +180,20 @@ impl Opts {
                 None => default.ok_or(format!("--{name} is required")),
             }
         };
-        let server = values.get("server").ok_or("--server is required")?.trim_end_matches('/').to_string();
-        if !server.starts_with("http://") {
-            return Err("--server must be an http:// URL".into());
-        }
+        let url = |name: &str| -> Result<Option<String>, String> {
+            let Some(v) = values.get(name) else { return Ok(None) };
+            let v = v.trim_end_matches('/').to_string();
+            if !v.starts_with("http://") {
+                return Err(format!("--{name} must be an http:// URL"));
+            }
+            Ok(Some(v))
+        };
+        let server = url("server")?.ok_or("--server is required")?;
+        let listen_server = url("listen-server")?;
         let opts = Opts {
             mode,
             server,
+            listen_server,
             users: values.contains_key("users").then(|| number("users", None)).transpose()?,
             tokens_file: values.get("tokens-file").cloned(),
             devices: if mode == Mode::Latency { number("devices", None)? } else { 0 },
