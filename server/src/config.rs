@@ -30,6 +30,26 @@ pub enum LogFormat {
     Json,
 }
 
+/// Declares [`Settings`] with every field optional (flags, environment and
+/// file may each leave any unset) and its `or`, so a setting is written
+/// once here and once in [`Config`] with its default.
+macro_rules! settings {
+    ($(#[$meta:meta])* pub struct $settings:ident { $($(#[$field_meta:meta])* pub $name:ident: $ty:ty,)* }) => {
+        $(#[$meta])*
+        pub struct $settings {
+            $($(#[$field_meta])* pub $name: Option<$ty>,)*
+        }
+
+        impl $settings {
+            /// Fills every unset value from `other`.
+            pub fn or(self, other: $settings) -> $settings {
+                $settings { $($name: self.$name.or(other.$name),)* }
+            }
+        }
+    };
+}
+
+settings! {
 /// The settings as given on the command line or in the environment.
 /// Every field is optional so the config file can fill the gaps.
 #[derive(Debug, Clone, Default, Args, Deserialize)]
@@ -37,64 +57,65 @@ pub enum LogFormat {
 pub struct Settings {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "CLOUDBUFFER_BIND", global = true)]
-    pub bind: Option<SocketAddr>,
+    pub bind: SocketAddr,
     /// Directory for the database (SQLite default), store/ and secrets [default: ./data]
     #[arg(long, env = "CLOUDBUFFER_DATA_DIR", global = true)]
-    pub data_dir: Option<PathBuf>,
+    pub data_dir: PathBuf,
     /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB` [default: SQLite file cloudbuffer.db in the data dir]
     #[arg(long, env = "CLOUDBUFFER_DATABASE_URL", global = true)]
-    pub database_url: Option<String>,
+    pub database_url: String,
     /// Base URL of share links and QR codes, as phones will reach it [default: http://<bind>]
     #[arg(long, env = "CLOUDBUFFER_PUBLIC_URL", global = true)]
-    pub public_url: Option<String>,
+    pub public_url: String,
     /// Life of files and clips, in seconds [default: 7200]
     #[arg(long, env = "CLOUDBUFFER_EXPIRY_SECONDS", global = true)]
-    pub expiry_seconds: Option<u64>,
+    pub expiry_seconds: u64,
     /// Files per user; storing one more evicts the oldest [default: 20]
     #[arg(long, env = "CLOUDBUFFER_MAX_FILES", global = true)]
-    pub max_files: Option<u64>,
+    pub max_files: u64,
     /// Largest upload, in bytes [default: 536870912 = 512 MiB]
     #[arg(long, env = "CLOUDBUFFER_MAX_FILE_BYTES", global = true)]
-    pub max_file_bytes: Option<u64>,
+    pub max_file_bytes: u64,
     /// Bytes each user may hold [default: 2147483648 = 2 GiB]
     #[arg(long, env = "CLOUDBUFFER_QUOTA_BYTES", global = true)]
-    pub quota_bytes: Option<u64>,
+    pub quota_bytes: u64,
     /// Clips kept per user [default: 50]
     #[arg(long, env = "CLOUDBUFFER_CLIP_HISTORY", global = true)]
-    pub clip_history: Option<u64>,
+    pub clip_history: u64,
     /// `open`: anyone may register; `closed`: only admins add users [default: open]
     #[arg(long, env = "CLOUDBUFFER_REGISTRATION", global = true)]
-    pub registration: Option<Registration>,
+    pub registration: Registration,
     /// How often expired items are purged, in seconds [default: 60]
     #[arg(long, env = "CLOUDBUFFER_SWEEP_INTERVAL_SECONDS", global = true)]
-    pub sweep_interval_seconds: Option<u64>,
+    pub sweep_interval_seconds: u64,
     /// Life of access tokens, in seconds [default: 900]
     #[arg(long, env = "CLOUDBUFFER_ACCESS_TOKEN_SECONDS", global = true)]
-    pub access_token_seconds: Option<u64>,
-    /// Secret that signs access tokens [default: generated on first start, kept in <data-dir>/jwt_secret]
+    pub access_token_seconds: u64,
+    /// Secret that signs access tokens [default: generated on first start, kept in <data-dir>/jwt_secret, or in the database on PostgreSQL]
     #[arg(long, env = "CLOUDBUFFER_JWT_SECRET", global = true, hide_env_values = true)]
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: String,
     /// Login, register and (uncached) HTTP Basic attempts allowed per minute, per client address and per user name [default: 20]
     #[arg(long, env = "CLOUDBUFFER_AUTH_ATTEMPTS_PER_MINUTE", global = true)]
-    pub auth_attempts_per_minute: Option<u32>,
+    pub auth_attempts_per_minute: u32,
     /// Log format: human or json [default: human]
     #[arg(long, env = "CLOUDBUFFER_LOG_FORMAT", global = true)]
-    pub log_format: Option<LogFormat>,
+    pub log_format: LogFormat,
     /// Seconds between WebSocket pings that keep idle event connections alive [default: 30]
     #[arg(long, env = "CLOUDBUFFER_WS_PING_SECONDS", global = true)]
-    pub ws_ping_seconds: Option<u64>,
+    pub ws_ping_seconds: u64,
     /// Seconds a connection may stay silent: to send a request head, between keep-alive requests, and between the bytes of an upload (408) [default: 30]
     #[arg(long, env = "CLOUDBUFFER_IDLE_TIMEOUT_SECONDS", global = true)]
-    pub idle_timeout_seconds: Option<u64>,
+    pub idle_timeout_seconds: u64,
     /// Open connections allowed from one client address; more are closed at once [default: 256]
     #[arg(long, env = "CLOUDBUFFER_MAX_CONNECTIONS_PER_ADDRESS", global = true)]
-    pub max_connections_per_address: Option<u64>,
+    pub max_connections_per_address: u64,
     /// Uploads one user may have in flight at once; more get 429 [default: 8]
     #[arg(long, env = "CLOUDBUFFER_MAX_UPLOADS_PER_USER", global = true)]
-    pub max_uploads_per_user: Option<u64>,
+    pub max_uploads_per_user: u64,
     /// Live event WebSockets one user may hold open; more are closed with code 4029 [default: 32]
     #[arg(long, env = "CLOUDBUFFER_MAX_EVENT_SOCKETS_PER_USER", global = true)]
-    pub max_event_sockets_per_user: Option<u64>,
+    pub max_event_sockets_per_user: u64,
+}
 }
 
 /// The effective configuration, every value decided.
@@ -178,34 +199,6 @@ impl Settings {
             .map_err(|source| ConfigError::Read { path: path.into(), source })?;
         toml::from_str(&text)
             .map_err(|source| ConfigError::Parse { path: path.into(), source: Box::new(source) })
-    }
-
-    /// Fills every unset value from `other`.
-    pub fn or(self, other: Settings) -> Settings {
-        Settings {
-            bind: self.bind.or(other.bind),
-            data_dir: self.data_dir.or(other.data_dir),
-            database_url: self.database_url.or(other.database_url),
-            public_url: self.public_url.or(other.public_url),
-            expiry_seconds: self.expiry_seconds.or(other.expiry_seconds),
-            max_files: self.max_files.or(other.max_files),
-            max_file_bytes: self.max_file_bytes.or(other.max_file_bytes),
-            quota_bytes: self.quota_bytes.or(other.quota_bytes),
-            clip_history: self.clip_history.or(other.clip_history),
-            registration: self.registration.or(other.registration),
-            sweep_interval_seconds: self.sweep_interval_seconds.or(other.sweep_interval_seconds),
-            access_token_seconds: self.access_token_seconds.or(other.access_token_seconds),
-            jwt_secret: self.jwt_secret.or(other.jwt_secret),
-            auth_attempts_per_minute: self.auth_attempts_per_minute.or(other.auth_attempts_per_minute),
-            log_format: self.log_format.or(other.log_format),
-            ws_ping_seconds: self.ws_ping_seconds.or(other.ws_ping_seconds),
-            idle_timeout_seconds: self.idle_timeout_seconds.or(other.idle_timeout_seconds),
-            max_connections_per_address: self
-                .max_connections_per_address
-                .or(other.max_connections_per_address),
-            max_uploads_per_user: self.max_uploads_per_user.or(other.max_uploads_per_user),
-            max_event_sockets_per_user: self.max_event_sockets_per_user.or(other.max_event_sockets_per_user),
-        }
     }
 
     /// Applies the defaults and checks the values.
