@@ -8,6 +8,7 @@ use tauri::{AppHandle, Emitter, Manager};
 
 use crate::error::{UiError, UiResult};
 use crate::state::{Account, AppState, Settings};
+use crate::status::SyncView;
 
 /// Who is signed in where, for the header and the settings.
 #[derive(Debug, Clone, Serialize)]
@@ -22,58 +23,19 @@ pub struct SessionInfo {
     pub status: crate::status::StatusView,
 }
 
-/// The `sync-status` event.
-#[derive(Debug, Clone, Serialize)]
-pub struct SyncView {
-    /// `connecting`, `online`, `offline`, `stopped` or `paused`.
-    pub state: &'static str,
-    /// Seconds to the next attempt when offline.
-    pub retry_in: u64,
-    /// Clips waiting to be sent.
-    pub queued: usize,
-    /// Clips sent by this device since sync started.
-    pub sent: u64,
-    /// Clips received since sync started.
-    pub received: u64,
-    /// The last problem, for people.
-    pub last_error: Option<String>,
-}
-
-impl SyncView {
-    fn paused() -> SyncView {
-        SyncView { state: "paused", retry_in: 0, queued: 0, sent: 0, received: 0, last_error: None }
-    }
-
-    fn of(status: &SyncStatus) -> SyncView {
-        let (state, retry_in) = match &status.connection {
-            Connection::Connecting => ("connecting", 0),
-            Connection::Connected => ("online", 0),
-            Connection::Offline { retry_in } => ("offline", retry_in.as_secs().max(1)),
-            Connection::Stopped => ("stopped", 0),
-        };
-        SyncView {
-            state,
-            retry_in,
-            queued: status.queued,
-            sent: status.sent,
-            received: status.received,
-            last_error: status.last_error.clone(),
-        }
-    }
-}
-
 /// Makes `client` (signed in) the app's account and starts its tasks.
 pub async fn activate(app: &AppHandle, client: Client) -> UiResult<SessionInfo> {
     let state = app.state::<AppState>();
     let session = client.session().await.ok_or_else(UiError::signed_out)?;
     deactivate(app).await;
     let live = CancellationToken::new();
-    tauri::async_runtime::spawn(crate::live::run(
-        app.clone(),
-        client.clone(),
-        session.device_id,
-        live.clone(),
-    ));
+    let (task_app, task_client, task_live) = (app.clone(), client.clone(), live.clone());
+    tauri::async_runtime::spawn(async move {
+        let ended = crate::live::run(task_app.clone(), task_client, session.device_id, task_live).await;
+        if ended == crate::live::Ended::SessionEnded {
+            session_ended(&task_app).await;
+        }
+    });
     let settings = state.settings();
     let sync = if settings.auto_sync { start_sync(app, &client) } else { None };
     if sync.is_none() {

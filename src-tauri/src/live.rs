@@ -11,29 +11,27 @@ use cloudbuffer_client::live::{reconnect_delay, too_many_delay, LiveEnd, LiveOpt
 use cloudbuffer_client::sync::{Backoff, CancellationToken};
 use cloudbuffer_client::{Client, ClientError};
 use cloudbuffer_protocol::{ClipKind, Event, FileInfo};
-use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager};
 
 use crate::state::AppState;
-
-/// The `connection` event.
-#[derive(Debug, Clone, Serialize)]
-pub struct ConnectionView {
-    /// True while the live connection is up.
-    pub online: bool,
-    /// Seconds until the next attempt when offline.
-    pub retry_in: u64,
-    /// Why it is offline, for people.
-    pub message: Option<String>,
-}
+use crate::status::ConnectionView;
 
 /// A WebSocket silent this long is considered dead (the server pings every few seconds).
 const IDLE: Duration = Duration::from_secs(75);
 
-/// Runs until `cancel` fires or the session ends (then the app signs out).
-/// The socket itself ([`LiveSocket`]) keeps its token fresh; a routine
+/// How [`run`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Cancelled: the app signed out or switched accounts.
+    Cancelled,
+    /// The server ended the session: the app should sign out.
+    SessionEnded,
+}
+
+/// Runs until `cancel` fires or the session ends (the caller then signs
+/// out). The socket itself ([`LiveSocket`]) keeps its token fresh; a routine
 /// 4002/4000 reconnects at once, unseen by the user.
-pub async fn run(app: AppHandle, client: Client, device_id: String, cancel: CancellationToken) {
+pub async fn run(app: AppHandle, client: Client, device_id: String, cancel: CancellationToken) -> Ended {
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
     let mut options = LiveOptions::default();
     loop {
@@ -43,12 +41,13 @@ pub async fn run(app: AppHandle, client: Client, device_id: String, cancel: Canc
                 crate::status::connection(&app, ConnectionView { online: true, retry_in: 0, message: None });
                 // Anything may have changed while we were away.
                 let _ = app.emit("server-event", serde_json::json!({"type": "resync"}));
-                let Some((end, age)) = listen(&app, socket, &device_id, &cancel).await else { return };
+                let Some((end, age)) = listen(&app, socket, &device_id, &cancel).await else {
+                    return Ended::Cancelled;
+                };
                 let delay = reconnect_delay(&end, age, &mut backoff);
                 match end {
                     LiveEnd::Failed(ClientError::SessionExpired | ClientError::NotLoggedIn) => {
-                        crate::account::session_ended(&app).await;
-                        return;
+                        return Ended::SessionEnded;
                     }
                     LiveEnd::Failed(ClientError::LiveAuthUnsupported) => {
                         options.no_auth_messages = true;
@@ -62,8 +61,7 @@ pub async fn run(app: AppHandle, client: Client, device_id: String, cancel: Canc
                 }
             }
             Err(ClientError::SessionExpired | ClientError::NotLoggedIn) => {
-                crate::account::session_ended(&app).await;
-                return;
+                return Ended::SessionEnded;
             }
             Err(e) => {
                 let delay = if matches!(e, ClientError::TooManyLive) {
@@ -78,7 +76,7 @@ pub async fn run(app: AppHandle, client: Client, device_id: String, cancel: Canc
         let view = ConnectionView { online: false, retry_in, message: Some(message) };
         crate::status::connection(&app, view);
         tokio::select! {
-            _ = cancel.cancelled() => return,
+            _ = cancel.cancelled() => return Ended::Cancelled,
             _ = tokio::time::sleep(delay) => {}
         }
     }

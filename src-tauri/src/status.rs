@@ -11,8 +11,58 @@ use std::time::Instant;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager};
 
-use crate::account::SyncView;
-use crate::live::ConnectionView;
+use cloudbuffer_client::sync::{Connection, SyncStatus};
+
+/// The `connection` event.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionView {
+    /// True while the live connection is up.
+    pub online: bool,
+    /// Seconds until the next attempt when offline.
+    pub retry_in: u64,
+    /// Why it is offline, for people.
+    pub message: Option<String>,
+}
+
+/// The `sync-status` event.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncView {
+    /// `connecting`, `online`, `offline`, `stopped` or `paused`.
+    pub state: &'static str,
+    /// Seconds to the next attempt when offline.
+    pub retry_in: u64,
+    /// Clips waiting to be sent.
+    pub queued: usize,
+    /// Clips sent by this device since sync started.
+    pub sent: u64,
+    /// Clips received since sync started.
+    pub received: u64,
+    /// The last problem, for people.
+    pub last_error: Option<String>,
+}
+
+impl SyncView {
+    pub(crate) fn paused() -> SyncView {
+        SyncView { state: "paused", retry_in: 0, queued: 0, sent: 0, received: 0, last_error: None }
+    }
+
+    pub(crate) fn of(status: &SyncStatus) -> SyncView {
+        let (state, retry_in) = match &status.connection {
+            Connection::Connecting => ("connecting", 0),
+            Connection::Connected => ("online", 0),
+            Connection::Offline { retry_in } => ("offline", retry_in.as_secs().max(1)),
+            Connection::Stopped => ("stopped", 0),
+        };
+        SyncView {
+            state,
+            retry_in,
+            queued: status.queued,
+            sent: status.sent,
+            received: status.received,
+            last_error: status.last_error.clone(),
+        }
+    }
+}
 
 /// A view and its place in the order of changes.
 #[derive(Debug, Clone, Serialize)]

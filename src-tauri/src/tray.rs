@@ -18,12 +18,14 @@ pub struct TrayItems {
 /// show it (no StatusNotifier host, no XEmbed tray, no tray library), the
 /// app still works; closing the window then quits instead of hiding it
 /// where nobody could get it back.
-pub fn create(app: &AppHandle) -> Result<(), String> {
+/// `on_sync(app, on)` runs when the user flips "Sync clipboard" (the tray
+/// only shows the setting; whoever owns sync applies it).
+pub fn create(app: &AppHandle, on_sync: fn(&AppHandle, bool)) -> Result<(), String> {
     // On Linux the tray library (libayatana-appindicator3) is loaded at run
     // time, and its loader panics when it is not installed: keep the app.
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(app)));
+    let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(app, on_sync)));
     std::panic::set_hook(hook);
     match made {
         Ok(result) => result.map_err(|e| e.to_string()),
@@ -31,7 +33,7 @@ pub fn create(app: &AppHandle) -> Result<(), String> {
     }
 }
 
-fn build(app: &AppHandle) -> tauri::Result<()> {
+fn build(app: &AppHandle, on_sync: fn(&AppHandle, bool)) -> tauri::Result<()> {
     let open = MenuItem::with_id(app, "open", "Open Cloud Buffer", true, None::<&str>)?;
     let auto_sync = app.state::<AppState>().settings().auto_sync;
     let sync = CheckMenuItem::with_id(app, "sync", "Sync clipboard", true, auto_sync, None::<&str>)?;
@@ -42,15 +44,9 @@ fn build(app: &AppHandle) -> tauri::Result<()> {
         .icon(tauri::include_image!("icons/tray.png"))
         .tooltip("Cloud Buffer")
         .menu(&menu)
-        .on_menu_event(|app, event| match event.id.as_ref() {
+        .on_menu_event(move |app, event| match event.id.as_ref() {
             "open" => crate::window::show(app),
-            "sync" => {
-                let app = app.clone();
-                let on = !app.state::<AppState>().settings().auto_sync;
-                tauri::async_runtime::spawn(async move {
-                    let _ = crate::account::set_sync(&app, on).await;
-                });
-            }
+            "sync" => on_sync(app, !app.state::<AppState>().settings().auto_sync),
             "quit" => app.exit(0),
             _ => {}
         })

@@ -105,9 +105,17 @@ pub fn ui_ready(app: AppHandle, marks: Option<Vec<(String, f64)>>) {
     TRAY.call_once(|| {
         let handle = app.clone();
         let _ = app.run_on_main_thread(move || {
-            if let Err(e) = crate::tray::create(&handle) {
+            if let Err(e) = crate::tray::create(&handle, set_sync_from_tray) {
                 eprintln!("cloudbuffer-desktop: no tray icon ({e}); closing the window quits");
             }
         });
+    });
+}
+
+/// The tray's "Sync clipboard" item.
+fn set_sync_from_tray(app: &AppHandle, on: bool) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let _ = crate::account::set_sync(&app, on).await;
     });
 }
