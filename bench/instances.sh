@@ -47,6 +47,7 @@ cleanup() {
     set +e
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+    [[ -z $DIR || ! -d $DIR || -z ${PG_DIR:-} ]] || cp "$PG_DIR/server.log" "$DIR/postgres.log" 2>/dev/null
     pg_stop
     status "$rc"
     lib_cleanup
@@ -339,7 +340,9 @@ printf '  %-28s %s of %s sockets on B\n' "pg2 devices on B" "$(kv "$DIR/pg2.even
 echo
 printf '  %-28s' "server log WARN/ERROR lines"
 for name in sqlite pg1 pgA pgB; do printf ' %s %s' "$name" "$(log_problems "$DIR/$name.log")"; done
-echo
+# (pg_start's pg_isready probes as the calling user, role "root" when run as root)
+printf '; PostgreSQL ERROR/FATAL/WARNING lines %s\n' \
+    "$(awk '/ (ERROR|FATAL|WARNING): / && !/role "root" does not exist/ { n++ } END { print n + 0 }' "$PG_DIR/server.log")"
 echo
 CROSS_P99=$(kv "$DIR/pg2.events" event_after_put.p99_ms)
 CROSS_P99_START=$(kv "$DIR/pg2.events" event_after_start.p99_ms)
