@@ -8,6 +8,7 @@
 #   pg_start          # sets PG_URL (postgres://postgres@127.0.0.1:PORT/postgres),
 #                     # PG_DIR and PG_PID
 #   pg_stop           # stops it and removes PG_DIR (safe to call twice)
+#   pg_halt, pg_resume  # stop it keeping PG_DIR, start it again on PG_PORT
 # Or run it: `scripts/postgres.sh` starts one and prints its URL, then stops
 # it when you press Ctrl-C.
 #
@@ -48,6 +49,30 @@ _pg_free_port() {
     return 1
 }
 
+# Starts the server of the cluster in PG_DIR on PORT (as the package's user
+# when root); sets PG_PID once it accepts connections.
+_pg_launch() {
+    local bin=$1 port=$2 as=()
+    [[ $(id -u) -eq 0 ]] && as=(runuser -u postgres --)
+    "${as[@]}" "$bin/postgres" -D "$PG_DIR/data" -h 127.0.0.1 -p "$port" -k "$PG_DIR" \
+        -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+        -c max_connections=400 -c shared_buffers=64MB >>"$PG_DIR/server.log" 2>&1 &
+    local launched=$!
+    for _ in $(seq 1 100); do
+        if "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+            PG_PID=$(head -n 1 "$PG_DIR/data/postmaster.pid")
+            PG_PORT=$port
+            export PG_PID PG_PORT
+            return 0
+        fi
+        # Exited already (port taken between the probe and the bind)?
+        kill -0 "$launched" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    kill "$launched" 2>/dev/null || true
+    return 1
+}
+
 pg_start() {
     local bin port as=() tries
     bin=$(pg_bin_dir) || return 1
@@ -61,39 +86,40 @@ pg_start() {
         { _pg_log "initdb failed:"; cat "$PG_DIR/initdb.log" >&2; return 1; }
     for tries in 1 2 3 4 5; do
         port=$(_pg_free_port) || { _pg_log "no free port"; return 1; }
-        "${as[@]}" "$bin/postgres" -D "$PG_DIR/data" -h 127.0.0.1 -p "$port" -k "$PG_DIR" \
-            -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-            -c max_connections=400 -c shared_buffers=64MB >"$PG_DIR/server.log" 2>&1 &
-        for _ in $(seq 1 100); do
-            if "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
-                PG_PID=$(head -n 1 "$PG_DIR/data/postmaster.pid")
-                PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
-                export PG_URL PG_DIR PG_PID
-                _pg_log "running at $PG_URL (pid $PG_PID, dir $PG_DIR)"
-                return 0
-            fi
-            # Exited already (port taken between the probe and the bind)?
-            if ! kill -0 $! 2>/dev/null; then break; fi
-            sleep 0.1
-        done
-        kill $! 2>/dev/null || true
+        if _pg_launch "$bin" "$port"; then
+            PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
+            export PG_URL PG_DIR
+            _pg_log "running at $PG_URL (pid $PG_PID, dir $PG_DIR)"
+            return 0
+        fi
         _pg_log "start on port $port failed (try $tries):"
         tail -n 5 "$PG_DIR/server.log" >&2
     done
     return 1
 }
 
+# Starts the stopped cluster in PG_DIR again on PG_PORT (a restart, for the
+# tests of a database that goes away and comes back).
+pg_resume() {
+    local bin
+    bin=$(pg_bin_dir) || return 1
+    _pg_launch "$bin" "$PG_PORT" || { _pg_log "restart on port $PG_PORT failed"; return 1; }
+}
+
+# Stops the server but keeps PG_DIR (see pg_resume).
+pg_halt() {
+    [[ -n ${PG_PID:-} ]] || return 0
+    kill -INT "$PG_PID" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+        kill -0 "$PG_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$PG_PID" 2>/dev/null || true
+    PG_PID=
+}
+
 pg_stop() {
-    if [[ -n ${PG_PID:-} ]]; then
-        # SIGINT: fast shutdown (clients disconnected, no checkpoint wait).
-        kill -INT "$PG_PID" 2>/dev/null || true
-        for _ in $(seq 1 100); do
-            kill -0 "$PG_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$PG_PID" 2>/dev/null || true
-        PG_PID=
-    fi
+    pg_halt
     if [[ -n ${PG_DIR:-} && -d $PG_DIR ]]; then
         rm -rf "$PG_DIR"
         PG_DIR=
