@@ -74,7 +74,7 @@ pub async fn add_text(state: &AppState, user_id: &str, device: Option<&str>, tex
         expires_at: now + state.config.expiry_seconds as i64 * 1000,
     };
     let trimmed = state.db.insert_clip(&clip, state.config.clip_history, now).await?;
-    finish_add(state, user_id, &id, trimmed, Vec::new()).await
+    finish_add(state, user_id, clip.row(), trimmed, Vec::new()).await
 }
 
 /// Stores a file and adds it as a clip, announcing both.
@@ -106,17 +106,19 @@ where
     let trimmed = state.db.insert_clip(&clip, state.config.clip_history, now).await?;
     let mut before = vec![Event::FileCreated { file: file_info(&stored.file) }];
     before.extend(files::removal_events(&stored.removed));
-    finish_add(state, user_id, &id, trimmed, before).await
+    finish_add(state, user_id, clip.row(), trimmed, before).await
 }
 
+/// Not read back from the database: a concurrent clip of the same user may
+/// already have trimmed this one from the history, and it was stored all
+/// the same (201, then its clip.deleted).
 async fn finish_add(
     state: &AppState,
     user_id: &str,
-    id: &str,
+    row: ClipRow,
     trimmed: Vec<String>,
     mut events: Vec<Event>,
 ) -> ApiResult<Clip> {
-    let row = state.db.clip_by_id(Some(user_id), id).await?.ok_or(ApiError::NotFound("clip"))?;
     let clip = clip_info(&row);
     events.push(Event::ClipCreated { clip: clip.clone() });
     events.extend(trimmed.into_iter().map(|id| Event::ClipDeleted { id }));

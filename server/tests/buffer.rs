@@ -256,3 +256,26 @@ async fn clips_expire_410_then_are_swept() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_clips_all_succeed_though_they_trim_each_other() {
+    // History of one: every clip may be trimmed by the next before its
+    // response is written; each was stored, so each gets 201 and its clip.
+    let server = TestServer::start_with(|s| s.clip_history = Some(1)).await;
+    let alice = server.register("alice").await;
+    let puts = (0..24).map(|i| {
+        let request = server
+            .as_user(&alice, Method::PUT, "/api/v1/buffer")
+            .header("x-data-type", "text")
+            .body(format!("clip {i}"));
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.json::<Value>().await.unwrap_or_default())
+        }
+    });
+    for (i, (status, clip)) in futures_util::future::join_all(puts).await.into_iter().enumerate() {
+        assert_eq!(status, StatusCode::CREATED, "clip {i}: {clip}");
+        assert_eq!(clip["preview"], format!("clip {i}"));
+    }
+    assert_eq!(server.clips(&alice).await.len(), 1);
+}

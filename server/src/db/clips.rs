@@ -48,6 +48,29 @@ pub struct NewClip<'a> {
     pub expires_at: i64,
 }
 
+impl NewClip<'_> {
+    /// The row this clip is recorded as (what reading it back would give).
+    pub fn row(&self) -> ClipRow {
+        let (kind, size) = match (self.text, self.file) {
+            (Some(text), _) => ("text", text.len() as i64),
+            (None, Some(file)) => ("file", file.size),
+            (None, None) => ("text", 0),
+        };
+        ClipRow {
+            id: self.id.to_string(),
+            user_id: self.user_id.to_string(),
+            kind: kind.to_string(),
+            size,
+            // As `substr(text_content, 1, 200)`: characters, not bytes.
+            preview: self.text.map(|t| t.chars().take(200).collect()),
+            file: self.file.cloned(),
+            origin_device_id: self.origin_device_id.map(str::to_string),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
 const CLIP_SELECT: &str = "SELECT c.id AS c_id, c.user_id AS c_user_id, c.kind AS c_kind, c.size AS c_size, \
      substr(c.text_content, 1, 200) AS c_preview, c.origin_device_id AS c_origin, \
      c.created_at AS c_created_at, c.expires_at AS c_expires_at";
@@ -81,11 +104,8 @@ impl Database {
         now: i64,
     ) -> Result<Vec<String>, sqlx::Error> {
         let mut tx = self.write_tx().await?;
-        let (kind, size) = match (clip.text, clip.file) {
-            (Some(text), _) => ("text", text.len() as i64),
-            (None, Some(file)) => ("file", file.size),
-            (None, None) => ("text", 0),
-        };
+        let row = clip.row();
+        let (kind, size) = (row.kind.as_str(), row.size);
         sqlx::query(
             "INSERT INTO clips (id, user_id, kind, text_content, file_id, size, origin_device_id, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
