@@ -189,8 +189,8 @@ impl BlobStore {
         Ok(BlobStore { root })
     }
 
-    /// Where a blob lives.
-    pub fn blob_path(&self, hash: &str) -> PathBuf {
+    /// Where a blob lives (only the store opens it).
+    fn blob_path(&self, hash: &str) -> PathBuf {
         self.root.join(&hash[..2]).join(hash)
     }
 
@@ -232,6 +232,26 @@ impl BlobStore {
         })
         .await
         .map_err(io::Error::other)?
+    }
+
+    /// `len` bytes of a blob from `start`, to stream out.
+    pub async fn read_range(
+        &self,
+        hash: &str,
+        start: u64,
+        len: u64,
+    ) -> io::Result<tokio::io::Take<tokio::fs::File>> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let mut file = tokio::fs::File::open(self.blob_path(hash)).await?;
+        if start > 0 {
+            file.seek(io::SeekFrom::Start(start)).await?;
+        }
+        Ok(file.take(len))
+    }
+
+    /// Drops a finished upload that will not be recorded.
+    pub async fn discard(&self, blob: &WrittenBlob) {
+        let _ = tokio::fs::remove_file(&blob.temp).await;
     }
 
     /// Removes a blob file. Call inside the write transaction that dropped

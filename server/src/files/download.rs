@@ -9,7 +9,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::Stream;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
 use super::names::content_disposition;
@@ -75,8 +74,8 @@ pub fn parse_range(value: Option<&str>, size: u64) -> ApiResult<ByteRange> {
 
 /// What is being served.
 pub struct Content<'a> {
-    /// Path of the blob.
-    pub path: std::path::PathBuf,
+    /// The store holding the blob.
+    pub store: &'a crate::store::BlobStore,
     /// Size in bytes.
     pub size: u64,
     /// BLAKE3 hex, the ETag.
@@ -89,9 +88,9 @@ pub struct Content<'a> {
 
 impl<'a> Content<'a> {
     /// A stored file's content.
-    pub fn of(store: &crate::store::BlobStore, file: &'a crate::db::FileRow) -> Content<'a> {
+    pub fn of(store: &'a crate::store::BlobStore, file: &'a crate::db::FileRow) -> Content<'a> {
         Content {
-            path: store.blob_path(&file.hash),
+            store,
             size: file.size.max(0) as u64,
             hash: &file.hash,
             content_type: &file.content_type,
@@ -125,9 +124,6 @@ pub async fn serve(
         .unwrap_or(true);
     let range = if if_range_matches { parse_range(range_header, content.size)? } else { ByteRange::Full };
 
-    let mut file = tokio::fs::File::open(&content.path)
-        .await
-        .map_err(|e| ApiError::Internal(format!("blob {} unreadable: {e}", content.path.display())))?;
     let (status, start, len) = match range {
         ByteRange::Full => (StatusCode::OK, 0, content.size),
         ByteRange::Partial(start, end) => {
@@ -135,9 +131,11 @@ pub async fn serve(
             (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
         }
     };
-    if start > 0 {
-        file.seek(std::io::SeekFrom::Start(start)).await?;
-    }
+    let reader = content
+        .store
+        .read_range(content.hash, start, len)
+        .await
+        .map_err(|e| ApiError::Internal(format!("blob {} unreadable: {e}", content.hash)))?;
     let reaches_end = start + len == content.size;
     let mut on_complete = Some(on_complete);
     if len == 0 {
@@ -147,7 +145,7 @@ pub async fn serve(
         }
     }
     let stream = Counted {
-        inner: ReaderStream::with_capacity(file.take(len), READ_CHUNK),
+        inner: ReaderStream::with_capacity(reader, READ_CHUNK),
         sent: 0,
         expected: len,
         on_complete: on_complete

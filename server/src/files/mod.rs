@@ -179,16 +179,16 @@ async fn commit(state: &AppState, blob: &WrittenBlob, row: &FileRow) -> ApiResul
         Ok(StoreOutcome::Stored { tx, removed, dead_blobs }) => (tx, removed, dead_blobs),
         Ok(StoreOutcome::OverQuota { would_use }) => {
             tracing::info!(user = %row.user_id, would_use, "upload refused: over quota");
-            let _ = tokio::fs::remove_file(&blob.temp).await;
+            state.store.discard(blob).await;
             return Err(over_quota(state.config.quota_bytes));
         }
         Err(e) => {
-            let _ = tokio::fs::remove_file(&blob.temp).await;
+            state.store.discard(blob).await;
             return Err(e.into());
         }
     };
     if let Err(e) = state.store.place(blob).await {
-        let _ = tokio::fs::remove_file(&blob.temp).await;
+        state.store.discard(blob).await;
         let _ = tx.rollback().await;
         return Err(e.into());
     }

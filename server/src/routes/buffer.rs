@@ -169,13 +169,7 @@ pub async fn clip_content_response(
 ) -> ApiResult<Response> {
     let mut response = match &row.file {
         Some(file) => {
-            let content = Content {
-                path: state.store.blob_path(&file.hash),
-                size: file.size as u64,
-                hash: &file.hash,
-                content_type: &file.content_type,
-                name: &file.name,
-            };
+            let content = Content::of(&state.store, file);
             let db = state.db.clone();
             let counted = file.clone();
             download::serve(content, headers, move |bytes| {
