@@ -24,12 +24,19 @@ pg_bin_dir() {
         local sudo=()
         [[ $(id -u) -eq 0 ]] || sudo=(sudo -n)
         # Debian's postinst would create and start a "main" cluster on port
-        # 5432; the tests want none.
-        if [[ ! -e /etc/postgresql-common/createcluster.conf ]]; then
-            "${sudo[@]}" mkdir -p /etc/postgresql-common
-            echo "create_main_cluster = false" | "${sudo[@]}" tee /etc/postgresql-common/createcluster.conf >/dev/null
+        # 5432; the tests want none. postgresql-common installs the setting's
+        # file first (ucf-managed: writing it beforehand would raise a
+        # configuration prompt), then the server package reads it.
+        local deps
+        deps="$(dirname "${BASH_SOURCE[0]}")/system-deps.sh"
+        "$deps" postgresql-common >&2
+        local conf=/etc/postgresql-common/createcluster.conf
+        if [[ -f $conf ]] && ! grep -q '^create_main_cluster = false' "$conf"; then
+            "${sudo[@]}" sed -i -E 's/^#? *create_main_cluster *=.*/create_main_cluster = false/' "$conf"
+            grep -q '^create_main_cluster = false' "$conf" ||
+                echo "create_main_cluster = false" | "${sudo[@]}" tee -a "$conf" >/dev/null
         fi
-        "$(dirname "${BASH_SOURCE[0]}")/system-deps.sh" postgresql >&2
+        "$deps" postgresql >&2
         dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
     fi
     [[ -n $dir && -x $dir/initdb ]] || { _pg_log "no initdb after installing postgresql"; return 1; }
