@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{testdb, TestServer};
-use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
@@ -134,20 +133,8 @@ async fn a_database_outage_is_503_loses_nothing_and_heals_by_itself() {
     server.upload(&alice, "after.txt", "after the outage").await;
     // The event relay lost its connection too: once it is back, sockets are
     // told to catch up (4000) on what they may have missed.
-    let closed = tokio::time::timeout(Duration::from_secs(15), async {
-        loop {
-            match socket.next().await {
-                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(frame)))) => {
-                    break u16::from(frame.code)
-                }
-                Some(Ok(_)) => continue,
-                other => panic!("socket ended without a close frame: {other:?}"),
-            }
-        }
-    })
-    .await
-    .expect("the socket is told to resync after the relay reconnects");
-    assert_eq!(closed, 4000);
+    let closed = common::close_code(&mut socket, Duration::from_secs(15)).await;
+    assert_eq!(closed, Some(4000));
     let metrics = server.request(Method::GET, "/metrics").send().await.unwrap().text().await.unwrap();
     let reconnects = metrics
         .lines()

@@ -10,26 +10,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use common::{next_event, TestServer, TestUser, Ws};
+use common::{close_code, next_event, TestServer, TestUser, Ws};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::Method;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
-
-/// Reads until the server closes; the close code, or None if the socket
-/// ended without a close frame. Panics if it is still open after `wait`.
-async fn close_code(ws: &mut Ws, wait: Duration) -> Option<u16> {
-    let deadline = Instant::now() + wait;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, ws.next()).await {
-            Err(_) => panic!("the socket is still open after {wait:?}"),
-            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
-            Ok(Some(Ok(_))) => continue,
-            Ok(Some(Err(_)) | None) => return None,
-        }
-    }
-}
 
 /// Asserts that `ws` stays open (and answers) for `span`.
 async fn stays_open(ws: &mut Ws, span: Duration) {

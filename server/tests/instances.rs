@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use cloudbuffer_server::config::Settings;
 use common::{next_event, testdb, wait_for_event, TestServer};
-use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -120,20 +119,9 @@ async fn a_clip_put_on_a_reaches_a_device_connected_to_b_and_sign_outs_cross() {
         .await
         .unwrap();
     assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
-    let closed = tokio::time::timeout(Duration::from_secs(2), async {
-        loop {
-            match phone_on_b.next().await {
-                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(frame)))) => {
-                    break u16::from(frame.code)
-                }
-                Some(Ok(_)) => continue,
-                other => panic!("socket ended without a close frame: {other:?}"),
-            }
-        }
-    })
-    .await
-    .expect("the phone's socket on B closes within 2 s (well before any ping re-check)");
-    assert_eq!(closed, 4001);
+    // Within 2 s: well before any ping re-check.
+    let closed = common::close_code(&mut phone_on_b, Duration::from_secs(2)).await;
+    assert_eq!(closed, Some(4001));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

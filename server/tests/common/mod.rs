@@ -317,6 +317,24 @@ pub async fn next_event(ws: &mut Ws, wait: std::time::Duration) -> Option<Value>
     }
 }
 
+/// Reads until the server closes; the close code, or None if the socket
+/// ended without a close frame. Panics if it is still open after `wait`.
+pub async fn close_code(ws: &mut Ws, wait: std::time::Duration) -> Option<u16> {
+    use futures_util::StreamExt;
+    use tokio::time::Instant;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, ws.next()).await {
+            Err(_) => panic!("the socket is still open after {wait:?}"),
+            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(_)) | None) => return None,
+        }
+    }
+}
+
 /// Events until one of type `kind` arrives (the skipped ones are returned too).
 pub async fn wait_for_event(ws: &mut Ws, kind: &str) -> (Value, Vec<Value>) {
     let mut skipped = Vec::new();
