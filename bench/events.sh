@@ -36,7 +36,6 @@ RSS_TARGET_MIB=200
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$REPO/bench/lib.sh" # log, die, cleanup trap, run/stop, ensure_cmds, start_server, ...
 
-positive() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer, not '$2'"; } # NAME VALUE
 positive BENCH_EVENTS_USERS "$USERS"
 positive BENCH_EVENTS_DEVICES "$DEVICES"
 positive BENCH_EVENTS_CLIPS "$CLIPS"

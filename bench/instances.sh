@@ -54,7 +54,6 @@ cleanup() {
 }
 status() { return "$1"; }
 
-positive() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer, not '$2'"; } # NAME VALUE
 positive BENCH_WRK_SECONDS "$WRK_SECONDS"
 positive BENCH_EVENTS_USERS "$USERS"
 positive BENCH_EVENTS_DEVICES "$DEVICES"

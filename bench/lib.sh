@@ -10,6 +10,7 @@
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+positive() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer, not '$2'"; } # NAME VALUE
 
 # --- cleanup: every process we start goes into PIDS; the temp dir goes away -------
 PIDS=()

@@ -35,7 +35,6 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cloudbuffer/target}
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$REPO/bench/lib.sh" # log, die, cleanup trap, run/stop, ensure_cmds, start_server, ...
 
-positive() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer, not '$2'"; } # NAME VALUE
 positive SOAK_CLIENTS "$CLIENTS"
 positive SOAK_SECONDS "$SECONDS_"
 positive SOAK_ACCOUNTS "$ACCOUNTS"
