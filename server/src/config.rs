@@ -67,6 +67,15 @@ pub struct Settings {
     /// Base URL of share links and QR codes, as phones will reach it [default: http://<bind>]
     #[arg(long, env = "CLOUDBUFFER_PUBLIC_URL", global = true)]
     pub public_url: String,
+    /// Where blobs live: `s3://BUCKET[/PREFIX]` for an S3-compatible bucket [default: <data-dir>/store]
+    #[arg(long, env = "CLOUDBUFFER_STORE_URL", global = true)]
+    pub store_url: String,
+    /// Endpoint of a non-AWS S3 store, e.g. http://127.0.0.1:9000 (path-style requests); credentials and region come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION [default: AWS]
+    #[arg(long, env = "CLOUDBUFFER_S3_ENDPOINT", global = true)]
+    pub s3_endpoint: String,
+    /// Age in seconds after which leftovers of crashed uploads and blobs no file references are removed from a store shared by several instances [default: 900]
+    #[arg(long, env = "CLOUDBUFFER_ORPHAN_GRACE_SECONDS", global = true)]
+    pub orphan_grace_seconds: u64,
     /// Life of files and clips, in seconds [default: 7200]
     #[arg(long, env = "CLOUDBUFFER_EXPIRY_SECONDS", global = true)]
     pub expiry_seconds: u64,
@@ -129,6 +138,10 @@ pub struct Config {
     pub database_url: String,
     /// Public base URL without a trailing slash.
     pub public_url: String,
+    /// Where blobs live.
+    pub store: crate::store::StoreLocation,
+    /// Age of leftovers the orphan sweep may remove from a shared store.
+    pub orphan_grace: std::time::Duration,
     /// Life of files and clips.
     pub expiry_seconds: u64,
     /// Files per user.
@@ -182,6 +195,9 @@ pub enum ConfigError {
         /// Why.
         source: Box<toml::de::Error>,
     },
+    /// The store URL or endpoint cannot be used.
+    #[error("invalid store setting: {0}")]
+    Store(String),
     /// A value is out of range.
     #[error("invalid setting {name}: {reason}")]
     Invalid {
@@ -227,6 +243,16 @@ impl Settings {
         let count = |name, value| bounded(name, value, 1_000_000_000, "must be at most 1000000000");
         let small =
             |name, value| bounded(name, value, 1_000_000, "must be at most 1000000").map(|v| v as usize);
+        let store =
+            crate::store::StoreLocation::parse(self.store_url.as_deref(), self.s3_endpoint.as_deref())
+                .map_err(ConfigError::Store)?;
+        let max_file_bytes = bytes("max_file_bytes", self.max_file_bytes.unwrap_or(512 << 20))?;
+        if store != crate::store::StoreLocation::Local && max_file_bytes > S3_MAX_COPY_BYTES {
+            return Err(ConfigError::Invalid {
+                name: "max_file_bytes",
+                reason: "must be at most 5368709120 (5 GiB) with an S3 store, the most one copy can move",
+            });
+        }
         if let Some(secret) = &self.jwt_secret {
             check_jwt_secret(secret.as_bytes())
                 .map_err(|reason| ConfigError::Invalid { name: "jwt_secret", reason })?;
@@ -236,9 +262,14 @@ impl Settings {
             data_dir,
             database_url,
             public_url,
+            store,
+            orphan_grace: std::time::Duration::from_secs(seconds(
+                "orphan_grace_seconds",
+                self.orphan_grace_seconds.unwrap_or(crate::store::ORPHAN_AGE.as_secs()),
+            )?),
             expiry_seconds: seconds("expiry_seconds", self.expiry_seconds.unwrap_or(7200))?,
             max_files: count("max_files", self.max_files.unwrap_or(20))?,
-            max_file_bytes: bytes("max_file_bytes", self.max_file_bytes.unwrap_or(512 << 20))?,
+            max_file_bytes,
             quota_bytes: bytes("quota_bytes", self.quota_bytes.unwrap_or(2 << 30))?,
             clip_history: count("clip_history", self.clip_history.unwrap_or(50))?,
             registration: self.registration.unwrap_or(Registration::Open),
@@ -264,6 +295,9 @@ impl Settings {
         })
     }
 }
+
+/// S3's limit for a single CopyObject, which moves an upload to its address.
+const S3_MAX_COPY_BYTES: u64 = 5 << 30;
 
 /// Fewer bytes than this make HS256 tokens guessable offline.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -311,6 +345,18 @@ mod tests {
         refused(Settings { jwt_secret: Some("short".into()), ..Settings::default() }, "jwt_secret");
         refused(Settings { idle_timeout_seconds: Some(0), ..Settings::default() }, "idle_timeout_seconds");
         refused(Settings { max_uploads_per_user: Some(0), ..Settings::default() }, "max_uploads_per_user");
+        refused(
+            Settings {
+                store_url: Some("s3://bucket".into()),
+                max_file_bytes: Some(6 << 30),
+                ..Settings::default()
+            },
+            "max_file_bytes",
+        );
+        assert!(matches!(
+            Settings { store_url: Some("bucket".into()), ..Settings::default() }.resolve(),
+            Err(ConfigError::Store(_))
+        ));
         let long = Settings { jwt_secret: Some("x".repeat(32)), ..Settings::default() };
         assert!(long.resolve().is_ok());
         let ten_years = Settings { expiry_seconds: Some(315_360_000), ..Settings::default() };

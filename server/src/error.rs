@@ -182,6 +182,11 @@ impl ApiError {
                 "unavailable",
                 "the database is unavailable; try again shortly".into(),
             ),
+            Io(e) if crate::store::is_unavailable(e) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the file store is unavailable; try again shortly".into(),
+            ),
             Database(_) | Io(_) | Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error".into())
             }
@@ -223,6 +228,9 @@ impl IntoResponse for ApiError {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
             }
             ApiError::Database(e) if crate::db::is_unavailable(e) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            ApiError::Io(e) if crate::store::is_unavailable(e) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             // The rest of the body will not be read.

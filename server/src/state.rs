@@ -86,7 +86,7 @@ impl AppState {
             url: crate::db::redact_url(&config.database_url),
             source,
         })?;
-        let store = BlobStore::open(&config.data_dir).map_err(data_dir_error)?;
+        let store = BlobStore::open(&config.store, &config.data_dir).await.map_err(data_dir_error)?;
         let keys = match (config.jwt_secret.as_deref(), db.backend()) {
             // Instances sharing a database share its signing secret.
             (None, Backend::Postgres) => {
@@ -102,16 +102,13 @@ impl AppState {
             url: crate::db::redact_url(&config.database_url),
             source,
         })?;
-        let sweep_store = store.clone();
         // Alone on its store (SQLite), every leftover is a crash's; shared,
         // young ones may be another instance's work in flight.
-        let min_age = if db.backend().is_shared() { crate::store::ORPHAN_AGE } else { Duration::ZERO };
-        let (temps, orphans) = tokio::task::spawn_blocking(move || {
-            sweep_store.sweep_orphans(&known.into_iter().collect(), min_age)
-        })
-        .await
-        .map_err(|e| StartError::Other(e.to_string()))?
-        .map_err(data_dir_error)?;
+        let min_age = if db.backend().is_shared() { config.orphan_grace } else { Duration::ZERO };
+        let (temps, orphans) = store
+            .sweep_orphans(known.into_iter().collect(), min_age)
+            .await
+            .map_err(|e| StartError::Other(format!("store: {e}")))?;
         if temps + orphans > 0 {
             tracing::info!(temps, orphans, "removed leftovers of an earlier run");
         }

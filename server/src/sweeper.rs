@@ -92,7 +92,10 @@ pub async fn run(state: AppState, cancel: CancellationToken) {
             Ok(n) => tracing::info!(files = n, "purged expired files"),
             Err(e) => tracing::error!(error = %e, "expiry sweep failed"),
         }
-        if state.db.backend().is_shared() && last_orphan_sweep.elapsed() >= ORPHAN_SWEEP_EVERY {
+        let sweep_every = ORPHAN_SWEEP_EVERY.min(state.config.orphan_grace);
+        if (state.db.backend().is_shared() || state.store.is_remote())
+            && last_orphan_sweep.elapsed() >= sweep_every
+        {
             last_orphan_sweep = tokio::time::Instant::now();
             sweep_orphans(&state).await;
         }
@@ -106,11 +109,9 @@ async fn sweep_orphans(state: &AppState) {
         Ok(known) => known.into_iter().collect(),
         Err(e) => return tracing::warn!(error = %e, "orphan sweep skipped"),
     };
-    let store = state.store.clone();
-    match tokio::task::spawn_blocking(move || store.sweep_orphans(&known, crate::store::ORPHAN_AGE)).await {
-        Ok(Ok((0, 0))) => {}
-        Ok(Ok((temps, orphans))) => tracing::info!(temps, orphans, "removed leftovers of crashed instances"),
-        Ok(Err(e)) => tracing::warn!(error = %e, "orphan sweep failed"),
+    match state.store.sweep_orphans(known, state.config.orphan_grace).await {
+        Ok((0, 0)) => {}
+        Ok((temps, orphans)) => tracing::info!(temps, orphans, "removed leftovers of crashed instances"),
         Err(e) => tracing::warn!(error = %e, "orphan sweep failed"),
     }
 }

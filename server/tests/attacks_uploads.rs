@@ -96,7 +96,7 @@ async fn a_huge_side_field_is_413_and_a_missing_file_part_400() {
         server.as_user(&alice, Method::POST, "/api/v1/files").multipart(form).send().await.unwrap();
     expect_error(response, StatusCode::BAD_REQUEST, "missing_file_field").await;
     assert_eq!(server.files(&alice).await.len(), 1);
-    assert_eq!(server.temp_files(), 0);
+    assert_eq!(server.pending_uploads(), 0);
 }
 
 #[tokio::test]
@@ -128,7 +128,7 @@ async fn uploads_that_stall_get_408_and_leave_nothing() {
         .expect_error(408, "request_timeout");
 
     assert!(server.files(&alice).await.is_empty());
-    assert_eq!(server.temp_files(), 0);
+    assert_eq!(server.pending_uploads(), 0);
     assert_eq!(server.state.uploads.of(&user_id(&server, &alice).await), (0, 0));
 }
 
@@ -198,7 +198,7 @@ async fn concurrent_uploads_cannot_overshoot_the_quota_in_flight() {
     assert!(statuses.iter().all(|s| *s == 201 || *s == 507), "{statuses:?}");
     let stored: u64 = server.files(&alice).await.iter().map(|f| f["size"].as_u64().unwrap()).sum();
     assert!(stored <= quota);
-    assert_eq!(server.temp_files(), 0);
+    assert_eq!(server.pending_uploads(), 0);
     assert_eq!(server.state.uploads.of(&alice_id), (0, 0));
 
     // Uploads that fit together all succeed, even at once.

@@ -335,6 +335,9 @@ async fn sigterm_stops_cleanly_and_the_data_survives_a_restart() {
 
 #[tokio::test]
 async fn crash_leftovers_are_removed_at_start() {
+    if support::testdb::is_s3() {
+        return eprintln!("skipped: plants leftovers on the local disk (store_s3.rs covers the bucket)");
+    }
     let data = tempfile::tempdir().unwrap();
     let store = data.path().join("store");
     // A first run stores one real file, so a referenced blob exists.

@@ -91,7 +91,7 @@ async fn a_database_outage_is_503_loses_nothing_and_heals_by_itself() {
     let alice = server.register("alice").await;
     let kept = server.upload(&alice, "kept.txt", "kept through the outage").await;
     let mut socket = server.events(&alice).await;
-    let blobs_before = server.blobs_on_disk();
+    let blobs_before = server.stored_blobs();
 
     // An upload whose first half arrives before the outage, the rest after.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
@@ -109,8 +109,8 @@ async fn a_database_outage_is_503_loses_nothing_and_heals_by_itself() {
     assert_eq!(response.headers()["retry-after"], "5");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "unavailable", "{body}");
-    assert_eq!(server.temp_files(), 0, "no temp file left");
-    assert_eq!(server.blobs_on_disk(), blobs_before, "no blob placed for an unrecorded file");
+    assert_eq!(server.pending_uploads(), 0, "no temp file left");
+    assert_eq!(server.stored_blobs(), blobs_before, "no blob placed for an unrecorded file");
 
     let me = server.as_user(&alice, Method::GET, "/api/v1/me").send().await.unwrap();
     assert_eq!(me.status(), StatusCode::SERVICE_UNAVAILABLE);

@@ -149,5 +149,5 @@ async fn postgres_stopped_and_started_under_traffic_loses_nothing() {
             server.as_user(&alice, Method::GET, &format!("/api/v1/files/{id}/content")).send().await;
         assert_eq!(&content.unwrap().text().await.unwrap(), body);
     }
-    assert_eq!(server.temp_files(), 0, "no temp file left");
+    assert_eq!(server.pending_uploads(), 0, "no temp file left");
 }

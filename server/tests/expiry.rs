@@ -37,13 +37,13 @@ async fn expired_files_answer_410_until_swept_then_404() {
         expect_error(response, StatusCode::GONE, "expired").await;
     }
     assert!(server.files(&alice).await.is_empty());
-    assert_eq!(server.blobs_on_disk().len(), 1);
+    assert_eq!(server.stored_blobs().len(), 1);
 
     let purged = cloudbuffer_server::sweeper::sweep_once(&server.state).await.unwrap();
     assert_eq!(purged, 1);
     let response = server.as_user(&alice, Method::GET, &format!("/api/v1/files/{id}")).send().await.unwrap();
     expect_error(response, StatusCode::NOT_FOUND, "not_found").await;
-    assert!(server.blobs_on_disk().is_empty());
+    assert!(server.stored_blobs().is_empty());
 }
 
 #[tokio::test]
@@ -65,7 +65,7 @@ async fn the_background_sweeper_purges_on_its_interval() {
         assert!(started.elapsed() < Duration::from_secs(5), "not purged after 5 s (last {status})");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(server.blobs_on_disk().is_empty());
+    assert!(server.stored_blobs().is_empty());
 }
 
 #[tokio::test]
@@ -92,6 +92,9 @@ async fn a_new_upload_of_expired_content_survives_the_purge() {
 
 #[tokio::test]
 async fn start_up_removes_temp_files_and_unreferenced_blobs() {
+    if common::testdb::is_s3() {
+        return eprintln!("skipped: plants leftovers on the local disk (store_s3.rs covers the bucket)");
+    }
     let server = TestServer::start().await;
     let alice = server.register("alice").await;
     let kept = server.upload(&alice, "kept.txt", "kept").await;
@@ -111,8 +114,8 @@ async fn start_up_removes_temp_files_and_unreferenced_blobs() {
     }
 
     let server = TestServer::start_in(dir, |_| {}).await;
-    assert_eq!(server.temp_files(), 0);
-    assert_eq!(server.blobs_on_disk(), vec![kept["hash"].as_str().unwrap().to_string()]);
+    assert_eq!(server.pending_uploads(), 0);
+    assert_eq!(server.stored_blobs(), vec![kept["hash"].as_str().unwrap().to_string()]);
     // Accounts and tokens survive the restart (same secret, same database).
     assert_eq!(server.files(&alice).await.len(), 1);
 }

@@ -183,22 +183,21 @@ async fn identical_content_is_stored_once_and_freed_with_its_last_reference() {
     let a2 = server.upload(&alice, "again.bin", bytes.clone()).await;
     assert_eq!(a["hash"], b["hash"]);
     let hash = a["hash"].as_str().unwrap().to_string();
-    assert_eq!(server.blobs_on_disk(), vec![hash.clone()]);
-    let blob = server.data_dir().join("store").join(&hash[..2]).join(&hash);
-    assert_eq!(std::fs::read(&blob).unwrap(), bytes);
+    assert_eq!(server.stored_blobs(), vec![hash.clone()]);
+    assert_eq!(server.blob_bytes(&hash), bytes, "the blob holds the content");
 
     for (user, file) in [(&alice, &a), (&bob, &b)] {
         let path = format!("/api/v1/files/{}", file["id"].as_str().unwrap());
         let gone = server.as_user(user, Method::DELETE, &path).send().await.unwrap();
         assert_eq!(gone.status(), StatusCode::NO_CONTENT);
-        assert_eq!(server.blobs_on_disk(), vec![hash.clone()], "still referenced by another file");
+        assert_eq!(server.stored_blobs(), vec![hash.clone()], "still referenced by another file");
     }
     let path = format!("/api/v1/files/{}", a2["id"].as_str().unwrap());
     assert_eq!(
         server.as_user(&alice, Method::DELETE, &path).send().await.unwrap().status(),
         StatusCode::NO_CONTENT
     );
-    assert!(server.blobs_on_disk().is_empty());
+    assert!(server.stored_blobs().is_empty());
     let again = server.as_user(&alice, Method::DELETE, &path).send().await.unwrap();
     expect_error(again, StatusCode::NOT_FOUND, "not_found").await;
 }

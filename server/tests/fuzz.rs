@@ -406,11 +406,11 @@ async fn run_multipart_fuzz(cases: u64) {
     assert_eq!(listed, stored, "the files listed are exactly those acknowledged with 201");
     let hashes: std::collections::BTreeSet<&String> = stored.values().collect();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while (server.temp_files() > 0 || server.blobs_on_disk().len() != hashes.len())
+    while (server.pending_uploads() > 0 || server.stored_blobs().len() != hashes.len())
         && std::time::Instant::now() < deadline
     {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(server.temp_files(), 0, "temp files left behind");
-    assert_eq!(server.blobs_on_disk().len(), hashes.len(), "blobs on disk: one per stored content");
+    assert_eq!(server.pending_uploads(), 0, "temp files left behind");
+    assert_eq!(server.stored_blobs().len(), hashes.len(), "blobs on disk: one per stored content");
 }

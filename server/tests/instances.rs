@@ -145,7 +145,7 @@ async fn concurrent_uploads_spread_over_both_keep_the_file_limit_exact() {
     assert!(statuses.iter().all(|s| *s == StatusCode::CREATED), "{statuses:?}");
     assert_eq!(a.files(&alice).await.len(), 5);
     assert_eq!(b.files(&alice).await.len(), 5);
-    assert_eq!(a.blobs_on_disk().len(), 5, "evicted blobs left the shared store");
+    assert_eq!(a.stored_blobs().len(), 5, "evicted blobs left the shared store");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,7 +215,7 @@ async fn expiry_with_both_sweepers_running_removes_everything_once() {
         assert!(deleted.values().all(|n| *n == 1), "announced once each: {deleted:?}");
     }
     assert!(a.files(&alice).await.is_empty() && b.files(&alice).await.is_empty());
-    assert!(a.blobs_on_disk().is_empty(), "expired blobs left the shared store");
+    assert!(a.stored_blobs().is_empty(), "expired blobs left the shared store");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

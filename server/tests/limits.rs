@@ -24,7 +24,7 @@ async fn one_file_past_the_limit_evicts_the_oldest() {
     let evicted =
         server.as_user(&alice, Method::GET, &format!("/api/v1/files/{}", ids[0])).send().await.unwrap();
     expect_error(evicted, StatusCode::NOT_FOUND, "not_found").await;
-    assert_eq!(server.blobs_on_disk().len(), 3, "the evicted file's blob is gone");
+    assert_eq!(server.stored_blobs().len(), 3, "the evicted file's blob is gone");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -50,8 +50,8 @@ async fn fifty_concurrent_uploads_leave_exactly_max_files() {
     assert_eq!(stats["files"], 20);
     let bytes: u64 = files.iter().map(|f| f["size"].as_u64().unwrap()).sum();
     assert_eq!(stats["bytes_used"], bytes);
-    assert_eq!(server.blobs_on_disk().len(), 20, "evicted blobs are unlinked");
-    assert_eq!(server.temp_files(), 0);
+    assert_eq!(server.stored_blobs().len(), 20, "evicted blobs are unlinked");
+    assert_eq!(server.pending_uploads(), 0);
 }
 
 #[tokio::test]
@@ -97,14 +97,14 @@ async fn streamed_oversize_gets_413_and_leaves_nothing() {
         Err(e) => assert!(e.is_request() || e.is_body(), "{e}"),
     }
     assert!(server.files(&alice).await.is_empty());
-    assert!(server.blobs_on_disk().is_empty());
-    let mut temps = server.temp_files();
+    assert!(server.stored_blobs().is_empty());
+    let mut temps = server.pending_uploads();
     for _ in 0..100 {
         if temps == 0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        temps = server.temp_files();
+        temps = server.pending_uploads();
     }
     assert_eq!(temps, 0);
 }
@@ -134,7 +134,7 @@ async fn over_quota_gets_507_and_stores_nothing() {
         .unwrap();
     expect_error(response, StatusCode::INSUFFICIENT_STORAGE, "quota_exceeded").await;
     assert_eq!(server.files(&alice).await.len(), 1);
-    assert_eq!(server.blobs_on_disk().len(), 1, "the refused content is not kept");
+    assert_eq!(server.stored_blobs().len(), 1, "the refused content is not kept");
     let whole = server
         .as_user(&alice, Method::PUT, "/api/v1/files/c.bin")
         .body(pseudo_random(300_000, 3))

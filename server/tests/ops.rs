@@ -13,12 +13,13 @@ async fn healthz_is_ok_when_database_and_store_work() {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     let backend = if common::testdb::is_postgres() { "postgres" } else { "sqlite" };
+    let store = if common::testdb::is_s3() { "s3" } else { "local" };
     assert_eq!(
         body,
         serde_json::json!({"status": "ok", "database": {"backend": backend, "status": "ok"},
-                           "store": {"status": "ok"}})
+                           "store": {"backend": store, "status": "ok"}})
     );
-    assert!(server.temp_files() == 0, "the write probe cleans up");
+    assert!(server.pending_uploads() == 0, "the write probe cleans up");
 }
 
 #[tokio::test]

@@ -9,13 +9,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::Stream;
-use tokio_util::io::ReaderStream;
 
 use super::names::content_disposition;
 use crate::error::{ApiError, ApiResult};
-
-/// Read size for downloads: large reads keep syscalls per byte low.
-const READ_CHUNK: usize = 256 * 1024;
 
 /// What part of the content to send.
 #[derive(Debug, PartialEq, Eq)]
@@ -131,11 +127,13 @@ pub async fn serve(
             (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
         }
     };
-    let reader = content
-        .store
-        .read_range(content.hash, start, len)
-        .await
-        .map_err(|e| ApiError::Internal(format!("blob {} unreadable: {e}", content.hash)))?;
+    let reader = content.store.read_range(content.hash, start, len).await.map_err(|e| {
+        if crate::store::is_unavailable(&e) {
+            ApiError::Io(e)
+        } else {
+            ApiError::Internal(format!("blob {} unreadable: {e}", content.hash))
+        }
+    })?;
     let reaches_end = start + len == content.size;
     let mut on_complete = Some(on_complete);
     if len == 0 {
@@ -145,7 +143,7 @@ pub async fn serve(
         }
     }
     let stream = Counted {
-        inner: ReaderStream::with_capacity(reader, READ_CHUNK),
+        inner: reader,
         sent: 0,
         expected: len,
         on_complete: on_complete

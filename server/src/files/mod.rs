@@ -164,6 +164,10 @@ where
         expires_at: now + state.config.expiry_seconds as i64 * 1000,
         downloads: 0,
     };
+    if let Err(e) = state.store.stage(&blob).await {
+        discard(state, &blob).await;
+        return Err(e.into());
+    }
     let removed = commit(state, &blob, &row).await?;
     tracing::info!(file = %row.id, size = row.size, hash = %row.hash, "file stored");
     Ok(Stored { file: row, removed })
@@ -179,25 +183,27 @@ async fn commit(state: &AppState, blob: &WrittenBlob, row: &FileRow) -> ApiResul
         Ok(StoreOutcome::Stored { tx, removed, dead_blobs }) => (tx, removed, dead_blobs),
         Ok(StoreOutcome::OverQuota { would_use }) => {
             tracing::info!(user = %row.user_id, would_use, "upload refused: over quota");
-            state.store.discard(blob).await;
+            discard(state, blob).await;
             return Err(over_quota(state.config.quota_bytes));
         }
         Err(e) => {
-            state.store.discard(blob).await;
+            discard(state, blob).await;
             return Err(e.into());
         }
     };
     if let Err(e) = state.store.place(blob).await {
-        state.store.discard(blob).await;
         let _ = tx.rollback().await;
+        discard(state, blob).await;
         return Err(e.into());
     }
     if let Err(e) = tx.commit().await {
         // The blob may have been placed for this upload alone and no row
         // knows it now: the release check removes it if so.
+        state.store.settle(blob).await;
         release_blobs(state, vec![blob.hash.clone()]).await;
         return Err(e.into());
     }
+    state.store.settle(blob).await;
     metrics::FILES_STORED.add(1);
     for file in &removed {
         metrics::count_removal(file.reason);
@@ -205,6 +211,15 @@ async fn commit(state: &AppState, blob: &WrittenBlob, row: &FileRow) -> ApiResul
     }
     release_blobs(state, dead_blobs).await;
     Ok(removed)
+}
+
+/// Drops an upload that will not be recorded, with the blob it may have
+/// staged at its address unless a row references that.
+async fn discard(state: &AppState, blob: &WrittenBlob) {
+    state.store.settle(blob).await;
+    if state.store.staged_at_address(blob) {
+        release_blobs(state, vec![blob.hash.clone()]).await;
+    }
 }
 
 /// Unlinks blobs that lost their last reference, unless one came back:

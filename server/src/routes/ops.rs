@@ -26,11 +26,11 @@ pub fn router() -> Router<AppState> {
     responses((status = 200, description = "ready"), (status = 503, description = "not ready")))]
 pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let db = state.db.ping().await;
-    let store = state.store.check_writable().await;
+    let store = state.store.check().await;
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
     let parts = serde_json::json!({
         "database": {"backend": state.db.backend().name(), "status": word(db.is_ok())},
-        "store": {"status": word(store.is_ok())},
+        "store": {"backend": state.store.name(), "status": word(store.is_ok())},
     });
     match (db, store) {
         (Ok(()), Ok(())) => {

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use cloudbuffer_server::config::Settings;
+use cloudbuffer_server::store::BlobStore;
 use cloudbuffer_server::{launch_with_tcp_listener, AppState};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::Value;
@@ -63,6 +64,7 @@ impl TestServer {
             database_url: testdb::database_url(dir.path()),
             ..Settings::default()
         };
+        (settings.store_url, settings.s3_endpoint) = testdb::store_settings(dir.path());
         adjust(&mut settings);
         TestServer::launch(settings, listener, dir).await
     }
@@ -78,12 +80,13 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let mut settings = Settings {
-            data_dir: Some(data_dir),
+            data_dir: Some(data_dir.clone()),
             public_url: Some(format!("http://{addr}")),
             auth_attempts_per_minute: Some(10_000),
             database_url: Some(url),
             ..Settings::default()
         };
+        (settings.store_url, settings.s3_endpoint) = testdb::store_settings(&data_dir);
         adjust(&mut settings);
         TestServer::launch(settings, listener, own).await
     }
@@ -218,26 +221,48 @@ impl TestServer {
         response.json().await.unwrap()
     }
 
-    /// Every blob file in the store (excluding tmp/).
-    pub fn blobs_on_disk(&self) -> Vec<String> {
-        let store = self.data_dir().join("store");
-        let mut blobs = Vec::new();
-        for dir in std::fs::read_dir(&store).unwrap() {
-            let dir = dir.unwrap();
-            if dir.file_name() == "tmp" {
-                continue;
-            }
-            for entry in std::fs::read_dir(dir.path()).unwrap() {
-                blobs.push(entry.unwrap().file_name().to_string_lossy().into_owned());
-            }
-        }
+    /// Every blob in the server's store (on disk or in its bucket), sorted.
+    pub fn stored_blobs(&self) -> Vec<String> {
+        let mut blobs = self.query_store(|store| async move { store.blob_hashes().await });
         blobs.sort();
         blobs
     }
 
-    /// Files in store/tmp.
-    pub fn temp_files(&self) -> usize {
-        std::fs::read_dir(self.data_dir().join("store").join("tmp")).unwrap().count()
+    /// Uploads started and not cleaned up: temp files on disk, upload
+    /// records in a bucket.
+    pub fn pending_uploads(&self) -> usize {
+        self.query_store(|store| async move { store.pending_uploads().await })
+    }
+
+    /// A blob's bytes, read from the store.
+    pub fn blob_bytes(&self, hash: &str) -> Vec<u8> {
+        let hash = hash.to_string();
+        self.query_store(move |store| async move {
+            use futures_util::TryStreamExt;
+            let all = store.read_range(&hash, 0, u64::MAX >> 1).await?;
+            let chunks: Vec<bytes::Bytes> = all.try_collect().await?;
+            Ok(chunks.concat())
+        })
+    }
+
+    /// Asks the server's store something from a thread of its own, so sync
+    /// helpers (and polling closures) work inside async tests.
+    fn query_store<T, F>(&self, ask: impl FnOnce(BlobStore) -> F + Send + 'static) -> T
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = std::io::Result<T>>,
+    {
+        let (location, dir) = (self.state.config.store.clone(), self.state.config.data_dir.clone());
+        std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(async move {
+                let store = BlobStore::open(&location, &dir).await.expect("open the store");
+                ask(store).await.expect("ask the store")
+            })
+        })
+        .join()
+        .expect("store query")
     }
 }
 

@@ -64,6 +64,13 @@ pub fn data_dir_args(data_dir: &Path) -> Vec<OsString> {
     if let Some(url) = testdb::database_url(data_dir) {
         args.extend(["--database-url".into(), url.into()]);
     }
+    let (store_url, endpoint) = testdb::store_settings(data_dir);
+    if let Some(url) = store_url {
+        args.extend(["--store-url".into(), url.into()]);
+    }
+    if let Some(endpoint) = endpoint {
+        args.extend(["--s3-endpoint".into(), endpoint.into()]);
+    }
     args
 }
 

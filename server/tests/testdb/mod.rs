@@ -51,3 +51,34 @@ pub fn database_url(data_dir: &Path) -> Option<String> {
     std::fs::write(&remembered, &url).expect("remember the test database");
     Some(url)
 }
+
+/// The environment variable naming the bucket for tests (`s3://BUCKET`).
+pub const STORE_ENV: &str = "CLOUDBUFFER_TEST_STORE_URL";
+/// The environment variable naming that bucket's endpoint.
+pub const ENDPOINT_ENV: &str = "CLOUDBUFFER_TEST_S3_ENDPOINT";
+
+/// Where a data dir remembers its store.
+const REMEMBERED_STORE: &str = "test-store-url";
+
+/// True when the tests keep blobs in an S3 bucket.
+pub fn is_s3() -> bool {
+    std::env::var(STORE_ENV).is_ok_and(|url| !url.is_empty())
+}
+
+/// The `--store-url` and `--s3-endpoint` for `data_dir`: with
+/// `CLOUDBUFFER_TEST_STORE_URL` set, a prefix of its own in that bucket
+/// (remembered in the dir, like the database), else the local default.
+pub fn store_settings(data_dir: &Path) -> (Option<String>, Option<String>) {
+    let Some(bucket_url) = std::env::var(STORE_ENV).ok().filter(|url| !url.is_empty()) else {
+        return (None, None);
+    };
+    let endpoint = std::env::var(ENDPOINT_ENV).ok().filter(|url| !url.is_empty());
+    let remembered = data_dir.join(REMEMBERED_STORE);
+    if let Ok(url) = std::fs::read_to_string(&remembered) {
+        return (Some(url), endpoint);
+    }
+    let url = format!("{}/t-{}", bucket_url.trim_end_matches('/'), cloudbuffer_server::ids::random_hex(8));
+    std::fs::create_dir_all(data_dir).expect("data dir");
+    std::fs::write(&remembered, &url).expect("remember the test store");
+    (Some(url), endpoint)
+}

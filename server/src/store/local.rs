@@ -1,75 +1,47 @@
-//! The content-addressed blob store on disk: `<data>/store/ab/<hash>`.
+//! Blobs on the local disk: `<data>/store/ab/<hash>`.
 //!
-//! Uploads stream into `store/tmp/`: each slice of the body is hashed
-//! (BLAKE3) and written on a blocking thread while the next one arrives;
-//! the file is fsynced and then renamed into place. No thread is held
-//! while an upload waits for the network, so stalled uploads cost none. Blobs
-//! are immutable. Placing a blob and unlinking one both happen inside a
-//! database write transaction (`files::commit`, `files::release_blobs`),
-//! which orders them on every instance sharing the store, so a blob is
-//! never removed under a new reference.
+//! Uploads stream into `store/tmp/`: each slice of the body is hashed and
+//! written on a blocking thread while the next one arrives; the file is
+//! fsynced and then renamed into place. No thread is held while an upload
+//! waits for the network, so stalled uploads cost none.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio_util::io::ReaderStream;
 
-/// Request bodies arrive in chunks of a few KiB; they are gathered into
-/// slices this large before one is handed to a blocking thread, which
-/// hashes and writes it at once: one hand-off and one `write` per slice
-/// rather than per chunk, and BLAKE3 is fastest on big inputs. One slice is
-/// written while the next gathers, so an upload holds about 512 KiB.
-const SLICE: usize = 256 << 10;
+use super::{BlobStream, Hashing, Slicer, Staged, WrittenBlob};
+
 /// Every this many bytes the writer asks the kernel to start writing them to
 /// disk, so the final fsync has little left to wait for and the disk works
 /// while the network does.
 const WRITEBACK_EVERY: u64 = 8 << 20;
-/// Start-up clean-up leaves younger leftovers alone: with several
-/// instances on one store they may be another instance's upload in flight
-/// (a live upload writes at least every idle timeout) or a blob placed a
-/// moment before its row commits.
-pub const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+/// Downloads read the file in pieces this large.
+const READ_CHUNK: usize = 256 << 10;
 
-/// The blob store.
+/// The store folder.
 #[derive(Debug, Clone)]
-pub struct BlobStore {
+pub struct LocalStore {
     root: PathBuf,
-}
-
-/// A finished, durable temp file with its hash.
-#[derive(Debug)]
-pub struct WrittenBlob {
-    /// The temp file.
-    pub temp: PathBuf,
-    /// BLAKE3, lowercase hex.
-    pub hash: String,
-    /// Bytes written.
-    pub size: u64,
-    /// The first bytes, for content sniffing.
-    pub head: Vec<u8>,
 }
 
 /// The temp file and the hash of what was written to it so far.
 struct Progress {
     file: std::fs::File,
-    hasher: blake3::Hasher,
-    head: Vec<u8>,
-    size: u64,
+    hashing: Hashing,
     written_back: u64,
 }
 
 impl Progress {
     fn append(&mut self, slice: &[u8]) -> io::Result<()> {
-        if self.head.len() < 512 {
-            let take = (512 - self.head.len()).min(slice.len());
-            self.head.extend_from_slice(&slice[..take]);
-        }
-        self.hasher.update(slice);
+        self.hashing.update(slice);
         self.file.write_all(slice)?;
-        self.size += slice.len() as u64;
-        if self.size - self.written_back >= WRITEBACK_EVERY {
-            start_writeback(&self.file, self.written_back, self.size - self.written_back);
-            self.written_back = self.size;
+        let size = self.hashing.size;
+        if size - self.written_back >= WRITEBACK_EVERY {
+            start_writeback(&self.file, self.written_back, size - self.written_back);
+            self.written_back = size;
         }
         Ok(())
     }
@@ -77,33 +49,27 @@ impl Progress {
 
 type SliceWrite = tokio::task::JoinHandle<io::Result<Progress>>;
 
-/// A temp file being written. Dropping it without [`BlobWriter::finish`]
+/// A temp file being written. Dropping it without [`LocalWriter::finish`]
 /// deletes the temp file.
-pub struct BlobWriter {
+pub struct LocalWriter {
     temp: PathBuf,
     /// The file, when no slice is being written.
     idle: Option<Progress>,
     /// The slice being written, which hands the file back.
     writing: Option<SliceWrite>,
     /// Chunks gathered into the next slice.
-    slice: BytesMut,
+    slicer: Slicer,
     /// Finished or aborted: nothing to clean up on drop.
     settled: bool,
 }
 
-impl BlobWriter {
+impl LocalWriter {
     /// Adds a chunk. Fails with the I/O error of an earlier slice.
     pub async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
-        if self.slice.is_empty() && chunk.len() >= SLICE {
-            return self.write_slice(chunk).await;
+        match self.slicer.push(chunk) {
+            Some(slice) => self.write_slice(slice).await,
+            None => Ok(()),
         }
-        self.slice.extend_from_slice(&chunk);
-        if self.slice.len() >= SLICE {
-            let full = self.slice.split().freeze();
-            self.slice.reserve(SLICE);
-            self.write_slice(full).await?;
-        }
-        Ok(())
     }
 
     /// Waits for the previous slice, then starts writing this one.
@@ -125,7 +91,7 @@ impl BlobWriter {
 
     /// Writes what is left, fsyncs and closes the temp file.
     pub async fn finish(mut self) -> io::Result<WrittenBlob> {
-        let rest = self.slice.split().freeze();
+        let rest = self.slicer.rest();
         let mut progress = self.progress().await?;
         let done = tokio::task::spawn_blocking(move || {
             progress.append(&rest)?;
@@ -142,12 +108,7 @@ impl BlobWriter {
             }
         };
         self.settled = true;
-        Ok(WrittenBlob {
-            temp: self.temp.clone(),
-            hash: progress.hasher.finalize().to_hex().to_string(),
-            size: progress.size,
-            head: progress.head,
-        })
+        Ok(progress.hashing.finish(Staged::Local(self.temp.clone())))
     }
 
     /// Abandons the upload and waits until the temp file is gone.
@@ -160,7 +121,7 @@ impl BlobWriter {
     }
 }
 
-impl Drop for BlobWriter {
+impl Drop for LocalWriter {
     fn drop(&mut self) {
         if self.settled {
             return;
@@ -181,12 +142,12 @@ impl Drop for BlobWriter {
     }
 }
 
-impl BlobStore {
+impl LocalStore {
     /// Opens the store under `data_dir`, creating its folders.
-    pub fn open(data_dir: &Path) -> io::Result<BlobStore> {
+    pub fn open(data_dir: &Path) -> io::Result<LocalStore> {
         let root = data_dir.join("store");
         std::fs::create_dir_all(root.join("tmp"))?;
-        Ok(BlobStore { root })
+        Ok(LocalStore { root })
     }
 
     /// Where a blob lives (only the store opens it).
@@ -200,26 +161,18 @@ impl BlobStore {
     }
 
     /// Starts writing a new temp file.
-    pub fn writer(&self) -> io::Result<BlobWriter> {
+    pub fn writer(&self) -> io::Result<LocalWriter> {
         let temp = self.temp_dir().join(format!("{}.part", crate::ids::random_hex(16)));
         let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
-        let progress =
-            Progress { file, hasher: blake3::Hasher::new(), head: Vec::new(), size: 0, written_back: 0 };
-        Ok(BlobWriter {
-            temp,
-            idle: Some(progress),
-            writing: None,
-            slice: BytesMut::with_capacity(SLICE),
-            settled: false,
-        })
+        let progress = Progress { file, hashing: Hashing::new(), written_back: 0 };
+        Ok(LocalWriter { temp, idle: Some(progress), writing: None, slicer: Slicer::new(), settled: false })
     }
 
     /// Moves a finished temp file to its content address (or drops it if
-    /// that content is already stored). Call inside the write transaction
-    /// that records its row.
-    pub async fn place(&self, blob: &WrittenBlob) -> io::Result<()> {
-        let target = self.blob_path(&blob.hash);
-        let temp = blob.temp.clone();
+    /// that content is already stored).
+    pub async fn place(&self, hash: &str, temp: &Path) -> io::Result<()> {
+        let target = self.blob_path(hash);
+        let temp = temp.to_path_buf();
         tokio::task::spawn_blocking(move || {
             if target.exists() {
                 return std::fs::remove_file(&temp);
@@ -235,27 +188,16 @@ impl BlobStore {
     }
 
     /// `len` bytes of a blob from `start`, to stream out.
-    pub async fn read_range(
-        &self,
-        hash: &str,
-        start: u64,
-        len: u64,
-    ) -> io::Result<tokio::io::Take<tokio::fs::File>> {
+    pub async fn read_range(&self, hash: &str, start: u64, len: u64) -> io::Result<BlobStream> {
         use tokio::io::{AsyncReadExt, AsyncSeekExt};
         let mut file = tokio::fs::File::open(self.blob_path(hash)).await?;
         if start > 0 {
             file.seek(io::SeekFrom::Start(start)).await?;
         }
-        Ok(file.take(len))
+        Ok(ReaderStream::with_capacity(file.take(len), READ_CHUNK).boxed())
     }
 
-    /// Drops a finished upload that will not be recorded.
-    pub async fn discard(&self, blob: &WrittenBlob) {
-        let _ = tokio::fs::remove_file(&blob.temp).await;
-    }
-
-    /// Removes a blob file. Call inside the write transaction that dropped
-    /// its row.
+    /// Removes a blob file.
     pub async fn unlink(&self, hash: &str) -> io::Result<()> {
         match tokio::fs::remove_file(self.blob_path(hash)).await {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
@@ -263,16 +205,36 @@ impl BlobStore {
         }
     }
 
-    /// Checks the store can be written (for `/healthz`), without writing:
-    /// a probe file per call would let anyone make the server write to disk.
+    /// Checks the store folder can be written.
     pub async fn check_writable(&self) -> io::Result<()> {
         let temp = self.temp_dir();
         tokio::task::spawn_blocking(move || writable_dir(&temp)).await.map_err(io::Error::other)?
     }
 
-    /// Start-up clean-up: deletes temp files left by a crash and blobs no
-    /// row references, both only once older than `min_age` (see
-    /// [`ORPHAN_AGE`]). `known` holds every referenced hash.
+    /// Every blob file's name.
+    pub fn blob_hashes(&self) -> io::Result<Vec<String>> {
+        let mut hashes = Vec::new();
+        for dir in self.blob_dirs()? {
+            for entry in std::fs::read_dir(dir)? {
+                hashes.push(entry?.file_name().to_string_lossy().into_owned());
+            }
+        }
+        Ok(hashes)
+    }
+
+    /// The `ab/` folders.
+    fn blob_dirs(&self) -> io::Result<Vec<PathBuf>> {
+        let mut dirs = Vec::new();
+        for dir in std::fs::read_dir(&self.root)? {
+            let dir = dir?;
+            if dir.file_name() != "tmp" && dir.file_type()?.is_dir() {
+                dirs.push(dir.path());
+            }
+        }
+        Ok(dirs)
+    }
+
+    /// Deletes temp files and unreferenced blobs older than `min_age`.
     pub fn sweep_orphans(
         &self,
         known: &std::collections::HashSet<String>,
@@ -291,13 +253,8 @@ impl BlobStore {
             }
         }
         let mut blobs = 0;
-        for dir in std::fs::read_dir(&self.root)? {
-            let dir = dir?;
-            let name = dir.file_name();
-            if name == "tmp" || !dir.file_type()?.is_dir() {
-                continue;
-            }
-            for entry in std::fs::read_dir(dir.path())? {
+        for dir in self.blob_dirs()? {
+            for entry in std::fs::read_dir(dir)? {
                 let entry = entry?;
                 if !known.contains(entry.file_name().to_string_lossy().as_ref()) && old(&entry)? {
                     remove_if_there(&entry.path())?;
@@ -306,6 +263,15 @@ impl BlobStore {
             }
         }
         Ok((temps, blobs))
+    }
+}
+
+/// Removes a file that may be gone already.
+pub async fn remove_if_there_async(path: &Path) {
+    if let Err(e) = tokio::fs::remove_file(path).await {
+        if e.kind() != io::ErrorKind::NotFound {
+            tracing::warn!(path = %path.display(), error = %e, "cannot remove temp file");
+        }
     }
 }
 
