@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, then every test of the workspace
-# (real servers on loopback over real SQLite files), then the server's tests
-# again on a real PostgreSQL (a throwaway cluster on a free loopback port,
-# scripts/postgres.sh). Installs the system packages it needs first. Builds go to a target dir outside the clone so
-# repeated runs (and CI) reuse it: set CARGO_TARGET_DIR to choose another.
+# (real servers on loopback over real SQLite files and the local store),
+# then the server's tests again on a real PostgreSQL with blobs in a real S3
+# server (a throwaway cluster and an s3s-fs on free loopback ports,
+# scripts/postgres.sh and scripts/s3.sh). Installs what it needs first.
+# Builds go to a target dir outside the clone so repeated runs (and CI)
+# reuse it: set CARGO_TARGET_DIR to choose another.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,13 +28,23 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # shellcheck source=postgres.sh
 source scripts/postgres.sh
-trap pg_stop EXIT
-pg_bin_dir >/dev/null # install before the long steps, so a failure shows early
+# shellcheck source=s3.sh
+source scripts/s3.sh
+trap 'pg_stop; s3_stop' EXIT
+# Installed before the long steps, so a failure shows early.
+pg_bin_dir >/dev/null
+CLOUDBUFFER_TEST_S3FS=$(s3_bin)
+export CLOUDBUFFER_TEST_S3FS
+# The S3 tests (server/tests/store_s3.rs) start their own s3s-fs with these
+# credentials; the suite's bucket below uses them too.
+s3_start
 
 step "tests"
 cargo test --workspace --locked
 
-step "server tests on PostgreSQL"
+step "server tests on PostgreSQL, blobs in S3"
 pg_start
-CLOUDBUFFER_TEST_DATABASE_URL="$PG_URL" cargo test -p cloudbuffer-server --locked
+CLOUDBUFFER_TEST_DATABASE_URL="$PG_URL" CLOUDBUFFER_TEST_STORE_URL="s3://$S3_BUCKET" \
+    CLOUDBUFFER_TEST_S3_ENDPOINT="$S3_ENDPOINT" cargo test -p cloudbuffer-server --locked
 pg_stop
+s3_stop
