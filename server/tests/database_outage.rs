@@ -110,7 +110,9 @@ async fn a_database_outage_is_503_loses_nothing_and_heals_by_itself() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "unavailable", "{body}");
     assert_eq!(server.pending_uploads(), 0, "no temp file left");
-    assert_eq!(server.stored_blobs(), blobs_before, "no blob placed for an unrecorded file");
+    if !testdb::is_s3() {
+        assert_eq!(server.stored_blobs(), blobs_before, "no blob placed for an unrecorded file");
+    }
 
     let me = server.as_user(&alice, Method::GET, "/api/v1/me").send().await.unwrap();
     assert_eq!(me.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -130,6 +132,15 @@ async fn a_database_outage_is_503_loses_nothing_and_heals_by_itself() {
     let files = server.files(&alice).await;
     assert_eq!(files.len(), 1, "the cut upload was not recorded: {files:?}");
     assert_eq!(files[0]["id"], kept["id"]);
+    if testdb::is_s3() {
+        // In a bucket the upload was put at its address before the row (the
+        // copy must not hold the write lock); with the database gone it
+        // could not be released, and stays, unreferenced, for the orphan
+        // sweep, here without waiting for the grace period.
+        let known = server.state.db.all_blob_hashes().await.unwrap().into_iter().collect();
+        server.state.store.sweep_orphans(known, Duration::ZERO).await.unwrap();
+        assert_eq!(server.stored_blobs(), blobs_before, "only referenced blobs are left");
+    }
     server.upload(&alice, "after.txt", "after the outage").await;
     // The event relay lost its connection too: once it is back, sockets are
     // told to catch up (4000) on what they may have missed.
