@@ -5,7 +5,9 @@
 # flat in the file size shows. The S3 server is s3s-fs on loopback
 # (scripts/s3.sh), over a folder on the same disk as the local store, so the
 # ratio is the cost of the S3 path itself (HTTP, multipart, the copy to the
-# content address), not of a network.
+# content address), not of a network. The ceiling is the S3 server's own
+# rate: bench/src/bin/s3_floor.rs moves the same file straight through the
+# same client with the same part size, no server of ours in between.
 #
 # Knobs: BENCH_SIZE_MIB [1024] (the big file; the small one is a quarter),
 # BENCH_DIR [/var/tmp], BENCH_SERVER_BIN, BENCH_KEEP=1, CARGO_TARGET_DIR.
@@ -28,6 +30,8 @@ if [[ -z ${BENCH_SERVER_BIN:-} ]]; then
     log "building the server (release)"
     (cd "$REPO" && cargo build --release -p cloudbuffer-server) || die "build failed"
 fi
+(cd "$REPO" && cargo build --release -p cloudbuffer-bench --bin s3_floor) || die "build of s3_floor failed"
+FLOOR_BIN=$CARGO_TARGET_DIR/release/s3_floor
 SERVER_BIN=${BENCH_SERVER_BIN:-$CARGO_TARGET_DIR/release/cloudbuffer-server}
 [[ -x $SERVER_BIN ]] || die "no server binary at $SERVER_BIN"
 
@@ -74,6 +78,10 @@ measure() { # STORE MIB: prints "UP_MBps DOWN_MBps RSS_UP_MiB RSS_DOWN_MiB"
     stop "$SERVER_PID"
 }
 
+log "s3_floor: the S3 server alone, $SIZE_MIB MiB"
+read -r FLOOR_UP FLOOR_DOWN < <("$FLOOR_BIN" "$DIR/test-$SIZE_MIB.bin") || die "s3_floor failed"
+[[ -n ${FLOOR_DOWN:-} ]] || die "s3_floor printed nothing"
+
 declare -A R
 for mib in "$SMALL_MIB" "$SIZE_MIB"; do
     for store in local s3; do
@@ -95,6 +103,8 @@ done
 read -r lu ld _ _ <<<"${R[local-$SIZE_MIB]}"
 read -r su sd _ srd <<<"${R[s3-$SIZE_MIB]}"
 read -r _ _ _ srd_small <<<"${R[s3-$SMALL_MIB]}"
+printf '  %-8s %-6s %12s %12s   (s3_floor: the S3 server alone, no Cloud Buffer)\n' "${SIZE_MIB}MiB" floor "$FLOOR_UP" "$FLOOR_DOWN"
 printf '  s3 / local at %s MiB: upload %s, download %s\n' "$SIZE_MIB" "$(ratio "$su" "$lu")" "$(ratio "$sd" "$ld")"
+printf '  s3 / floor at %s MiB: upload %s, download %s\n' "$SIZE_MIB" "$(ratio "$su" "$FLOOR_UP")" "$(ratio "$sd" "$FLOOR_DOWN")"
 printf '  s3 peak RSS, %s MiB vs %s MiB file: %s (1.00 = flat in file size)\n' \
     "$SIZE_MIB" "$SMALL_MIB" "$(ratio "$srd" "$srd_small")"
