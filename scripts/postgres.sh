@@ -15,6 +15,8 @@
 # The cluster trades durability for speed (fsync off): it lives for one run.
 
 _pg_log() { printf 'postgres: %s\n' "$*" >&2; }
+# shellcheck source=service-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/service-lib.sh"
 
 # The directory with initdb and postgres, installing the package if needed.
 pg_bin_dir() {
@@ -43,23 +45,10 @@ pg_bin_dir() {
     printf '%s\n' "$dir"
 }
 
-# A TCP port nothing listens on right now.
-_pg_free_port() {
-    local port
-    for _ in $(seq 1 100); do
-        port=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            printf '%s\n' "$port"
-            return 0
-        fi
-    done
-    return 1
-}
-
 # Starts the server of the cluster in PG_DIR on PORT (as the package's user
 # when root); sets PG_PID once it accepts connections.
 _pg_launch() {
-    local bin=$1 port=$2 as=()
+    local bin=$PG_BIN port=$1 as=()
     [[ $(id -u) -eq 0 ]] && as=(runuser -u postgres --)
     "${as[@]}" "$bin/postgres" -D "$PG_DIR/data" -h 127.0.0.1 -p "$port" -k "$PG_DIR" \
         -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
@@ -81,47 +70,34 @@ _pg_launch() {
 }
 
 pg_start() {
-    local bin port as=() tries
-    bin=$(pg_bin_dir) || return 1
+    local as=()
+    PG_BIN=$(pg_bin_dir) || return 1
     PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/cloudbuffer-pg.XXXXXX")
     # PostgreSQL refuses to run as root: as root, run it as the package's user.
     if [[ $(id -u) -eq 0 ]]; then
         chown postgres: "$PG_DIR"
         as=(runuser -u postgres --)
     fi
-    "${as[@]}" "$bin/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --no-sync >"$PG_DIR/initdb.log" 2>&1 ||
+    "${as[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --no-sync >"$PG_DIR/initdb.log" 2>&1 ||
         { _pg_log "initdb failed:"; cat "$PG_DIR/initdb.log" >&2; return 1; }
-    for tries in 1 2 3 4 5; do
-        port=$(_pg_free_port) || { _pg_log "no free port"; return 1; }
-        if _pg_launch "$bin" "$port"; then
-            PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
-            export PG_URL PG_DIR
-            _pg_log "running at $PG_URL (pid $PG_PID, dir $PG_DIR)"
-            return 0
-        fi
-        _pg_log "start on port $port failed (try $tries):"
-        tail -n 5 "$PG_DIR/server.log" >&2
-    done
-    return 1
+    launch_on_free_port _pg_launch _pg_log "$PG_DIR/server.log" || return 1
+    PG_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+    export PG_URL PG_DIR
+    _pg_log "running at $PG_URL (pid $PG_PID, dir $PG_DIR)"
 }
 
 # Starts the stopped cluster in PG_DIR again on PG_PORT (a restart, for the
 # tests of a database that goes away and comes back).
 pg_resume() {
-    local bin
-    bin=$(pg_bin_dir) || return 1
-    _pg_launch "$bin" "$PG_PORT" || { _pg_log "restart on port $PG_PORT failed"; return 1; }
+    PG_BIN=$(pg_bin_dir) || return 1
+    _pg_launch "$PG_PORT" || { _pg_log "restart on port $PG_PORT failed"; return 1; }
 }
 
 # Stops the server but keeps PG_DIR (see pg_resume).
 pg_halt() {
     [[ -n ${PG_PID:-} ]] || return 0
-    kill -INT "$PG_PID" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-        kill -0 "$PG_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$PG_PID" 2>/dev/null || true
+    # SIGINT: PostgreSQL's fast shutdown.
+    stop_pid "$PG_PID" INT
     PG_PID=
 }
 

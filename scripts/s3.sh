@@ -17,6 +17,8 @@ S3FS_VERSION=0.14.1
 S3_TOOLS="${CLOUDBUFFER_TOOLS:-$HOME/.cache/cloudbuffer/tools}"
 
 _s3_log() { printf 's3: %s\n' "$*" >&2; }
+# shellcheck source=service-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/service-lib.sh"
 
 # The s3s-fs binary, built once.
 s3_bin() {
@@ -30,22 +32,9 @@ s3_bin() {
     printf '%s\n' "$bin"
 }
 
-# A TCP port nothing listens on right now.
-_s3_free_port() {
-    local port
-    for _ in $(seq 1 100); do
-        port=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            printf '%s\n' "$port"
-            return 0
-        fi
-    done
-    return 1
-}
-
 # Starts s3s-fs over S3_DIR/root on PORT; sets S3_PID once it answers.
 _s3_launch() {
-    local bin=$1 port=$2
+    local bin=$S3_BIN port=$1
     "$bin" --host 127.0.0.1 --port "$port" --access-key "$AWS_ACCESS_KEY_ID" \
         --secret-key "$AWS_SECRET_ACCESS_KEY" "$S3_DIR/root" >>"$S3_DIR/server.log" 2>&1 &
     S3_PID=$!
@@ -65,8 +54,7 @@ _s3_launch() {
 }
 
 s3_start() {
-    local bin port tries
-    bin=$(s3_bin) || return 1
+    S3_BIN=$(s3_bin) || return 1
     S3_DIR=$(mktemp -d "${TMPDIR:-/tmp}/cloudbuffer-s3.XXXXXX")
     S3_BUCKET=cloudbuffer-test
     # s3s-fs keeps a bucket as a folder of its root.
@@ -75,35 +63,20 @@ s3_start() {
     AWS_SECRET_ACCESS_KEY=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
     AWS_REGION=us-east-1
     export S3_DIR S3_BUCKET AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
-    for tries in 1 2 3 4 5; do
-        port=$(_s3_free_port) || { _s3_log "no free port"; return 1; }
-        if _s3_launch "$bin" "$port"; then
-            _s3_log "running at $S3_ENDPOINT, bucket $S3_BUCKET (pid $S3_PID, dir $S3_DIR)"
-            return 0
-        fi
-        _s3_log "start on port $port failed (try $tries):"
-        tail -n 5 "$S3_DIR/server.log" >&2
-    done
-    return 1
+    launch_on_free_port _s3_launch _s3_log "$S3_DIR/server.log" || return 1
+    _s3_log "running at $S3_ENDPOINT, bucket $S3_BUCKET (pid $S3_PID, dir $S3_DIR)"
 }
 
 # Starts the stopped server again over the same folder and port.
 s3_resume() {
-    local bin
-    bin=$(s3_bin) || return 1
-    _s3_launch "$bin" "$S3_PORT" || { _s3_log "restart on port $S3_PORT failed"; return 1; }
+    S3_BIN=$(s3_bin) || return 1
+    _s3_launch "$S3_PORT" || { _s3_log "restart on port $S3_PORT failed"; return 1; }
 }
 
 # Stops the server but keeps S3_DIR (see s3_resume).
 s3_halt() {
     [[ -n ${S3_PID:-} ]] || return 0
-    kill -TERM "$S3_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-        kill -0 "$S3_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$S3_PID" 2>/dev/null || true
-    wait "$S3_PID" 2>/dev/null || true
+    stop_pid "$S3_PID" TERM
     S3_PID=
 }
 
