@@ -37,7 +37,8 @@ async fn main() {
     let size = data.metadata().expect("stat FILE").len();
 
     let started = Instant::now();
-    let mut upload = WriteMultipart::new_with_chunk_size(store.put_multipart(&key).await.expect("start"), PART);
+    let mut upload =
+        WriteMultipart::new_with_chunk_size(store.put_multipart(&key).await.expect("start"), PART);
     let mut reader = std::io::BufReader::with_capacity(PART, data);
     loop {
         let mut chunk = vec![0u8; PART];
