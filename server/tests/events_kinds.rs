@@ -119,11 +119,18 @@ async fn a_device_that_stops_reading_is_dropped_and_slows_no_one() {
     assert!(slowest < Duration::from_secs(1), "the slowest event took {slowest:?}");
     // The stuck device is disconnected: reading what was buffered for it
     // ends in the server closing the connection.
+    // Meanwhile the laptop keeps reading, so that it answers its pings (a
+    // client that stops reading for longer than the ping timeout is cut
+    // off too, which is the point of this test).
     let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        use futures_util::StreamExt;
         loop {
-            match stuck.read(&mut buffer).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => continue,
+            tokio::select! {
+                read = stuck.read(&mut buffer) => match read {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => continue,
+                },
+                _ = laptop.next() => {}
             }
         }
     })
