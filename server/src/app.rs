@@ -88,6 +88,7 @@ pub async fn launch_with_tcp_listener(
 ) -> std::io::Result<()> {
     let cancel = CancellationToken::new();
     let sweeper = tokio::spawn(sweeper::run(state.clone(), cancel.clone()));
+    let tally = tokio::spawn(crate::tally::run(state.clone(), cancel.clone()));
     let relay = crate::events::relay::start(state.clone(), cancel.clone()).await;
     let app = make_app(state.clone());
     tracing::info!(address = %listener.local_addr()?, public_url = %state.config.public_url, "serving");
@@ -103,6 +104,7 @@ pub async fn launch_with_tcp_listener(
     crate::serve::serve(listener, app, limits, state.shutdown.clone()).await;
     cancel.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(5), sweeper).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), tally).await;
     if let Some(relay) = relay {
         let _ = tokio::time::timeout(Duration::from_secs(5), relay).await;
     }

@@ -27,6 +27,7 @@ pub mod state;
 pub mod stats;
 pub mod store;
 pub mod sweeper;
+pub mod tally;
 
 pub use app::{launch_with_tcp_listener, make_app, shutdown_signal};
 pub use config::{Config, Settings};

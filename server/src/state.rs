@@ -39,6 +39,8 @@ pub struct Shared {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// Live event channels.
     pub events: crate::hub::EventHub,
+    /// Download counts waiting to be written.
+    pub tally: crate::tally::Tally,
     /// This process's random id, so the relay can skip its own notifications.
     pub instance_id: String,
     /// A hash to verify against for unknown users (constant-time-ish login).
@@ -78,6 +80,15 @@ pub enum StartError {
 }
 
 impl AppState {
+    /// Writes pending download counts before they are read back, so this
+    /// instance's listings and stats include every download it served. A
+    /// failure only leaves them pending (logged): the read goes on.
+    pub async fn settle_counts(&self) {
+        if let Err(e) = self.tally.flush(&self.db).await {
+            tracing::warn!(error = %e, "download counts not written yet; will retry");
+        }
+    }
+
     /// Opens the data dir, database and store; cleans what a crash left.
     pub async fn open(config: Config) -> Result<AppState, StartError> {
         let data_dir_error = |source| StartError::DataDir { path: config.data_dir.clone(), source };
@@ -123,6 +134,7 @@ impl AppState {
             keys,
             basic_cache: BasicCache::default(),
             events: Default::default(),
+            tally: Default::default(),
             instance_id: crate::ids::random_hex(8),
             shutdown: Default::default(),
             dummy_hash,

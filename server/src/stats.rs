@@ -9,6 +9,7 @@ use crate::state::AppState;
 /// One user's usage.
 pub async fn user_stats(state: &AppState, user_id: &str) -> ApiResult<Stats> {
     let now = now_ms();
+    state.settle_counts().await;
     let usage = state.db.usage(Some(user_id), now).await?.pop().ok_or(ApiError::NotFound("user"))?;
     let clips = state.db.count_clips(user_id, now).await?;
     let shares_active = state.db.count_active_shares(user_id, now).await?;
@@ -27,6 +28,7 @@ pub async fn user_stats(state: &AppState, user_id: &str) -> ApiResult<Stats> {
 
 /// Server totals and every user's usage.
 pub async fn admin_stats(state: &AppState) -> ApiResult<AdminStats> {
+    state.settle_counts().await;
     let usage = state.db.usage(None, now_ms()).await?;
     let (blobs, blob_bytes) = state.db.blob_totals().await?;
     Ok(AdminStats {

@@ -32,6 +32,18 @@ pub struct FileRow {
 /// A file about to be recorded (its blob is already durable in the store).
 pub type NewFile = FileRow;
 
+/// Download counts to add: per file id, per user id (downloads, bytes),
+/// per share token.
+#[derive(Debug, Default)]
+pub struct DownloadCounts {
+    /// Completed downloads per file.
+    pub files: std::collections::HashMap<String, i64>,
+    /// Completed downloads and bytes per user.
+    pub users: std::collections::HashMap<String, (i64, i64)>,
+    /// Completed downloads per share link.
+    pub shares: std::collections::HashMap<String, i64>,
+}
+
 /// The result of recording an uploaded file.
 #[derive(Debug)]
 pub enum StoreOutcome {
@@ -261,20 +273,35 @@ impl Database {
         sqlx::query_scalar("SELECT hash FROM blobs WHERE refcount <= 0").fetch_all(&self.pool).await
     }
 
-    /// Counts one completed download of a file for it and its owner.
-    pub async fn record_download(&self, file: &FileRow, bytes: u64) -> Result<(), sqlx::Error> {
+    /// Adds batched download counts (see `tally`) in one transaction.
+    /// Rows gone meanwhile simply match nothing.
+    pub async fn add_download_counts(&self, counts: &DownloadCounts) -> Result<(), sqlx::Error> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE files SET downloads = downloads + 1 WHERE id = $1")
-            .bind(&file.id)
+        for (id, n) in &counts.files {
+            sqlx::query("UPDATE files SET downloads = downloads + $1 WHERE id = $2")
+                .bind(n)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (id, (n, bytes)) in &counts.users {
+            sqlx::query(
+                "UPDATE users SET downloads = downloads + $1, bytes_downloaded = bytes_downloaded + $2 \
+                 WHERE id = $3",
+            )
+            .bind(n)
+            .bind(bytes)
+            .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "UPDATE users SET downloads = downloads + 1, bytes_downloaded = bytes_downloaded + $1 WHERE id = $2",
-        )
-        .bind(bytes as i64)
-        .bind(&file.user_id)
-        .execute(&mut *tx)
-        .await?;
+        }
+        for (token, n) in &counts.shares {
+            sqlx::query("UPDATE shares SET downloads = downloads + $1 WHERE token = $2")
+                .bind(n)
+                .bind(token)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await
     }
 

@@ -23,7 +23,7 @@ use sqlx::AnyPool;
 use time::OffsetDateTime;
 
 pub use clips::{ClipRow, NewClip};
-pub use files::{FileRow, NewFile, StoreOutcome};
+pub use files::{DownloadCounts, FileRow, NewFile, StoreOutcome};
 pub use postgres::Listener;
 pub use removal::{PurgedFile, RemoveReason};
 pub use shares::ShareRow;

@@ -117,6 +117,7 @@ pub async fn clear_buffer(State(state): State<AppState>, auth: AuthUser) -> ApiR
 #[utoipa::path(get, path = "/api/v1/buffer/clips", tag = "buffer", security(("bearer" = []), ("basic" = [])),
     responses((status = 200, body = Vec<Clip>)))]
 pub async fn list_clips(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<Vec<Clip>>> {
+    state.settle_counts().await;
     let rows = state.db.list_clips(&auth.user.id, now_ms()).await?;
     Ok(Json(rows.iter().map(buffer::clip_info).collect()))
 }
@@ -130,6 +131,7 @@ pub async fn get_clip(
     auth: AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Clip>> {
+    state.settle_counts().await;
     Ok(Json(buffer::clip_info(&buffer::owned_clip(&state, &auth.user.id, &id).await?)))
 }
 
@@ -170,15 +172,10 @@ pub async fn clip_content_response(
     let mut response = match &row.file {
         Some(file) => {
             let content = Content::of(&state.store, file);
-            let db = state.db.clone();
-            let counted = file.clone();
+            let (tally, counted) = (state.clone(), file.clone());
             download::serve(content, headers, move |bytes| {
                 metrics::DOWNLOAD_BYTES.add(bytes);
-                tokio::spawn(async move {
-                    if let Err(e) = db.record_download(&counted, bytes).await {
-                        tracing::error!(error = %e, "cannot record download");
-                    }
-                });
+                tally.tally.file(&counted, bytes);
             })
             .await?
         }

@@ -92,6 +92,7 @@ pub async fn upload_raw(
 #[utoipa::path(get, path = "/api/v1/files", tag = "files", security(("bearer" = []), ("basic" = [])),
     responses((status = 200, body = Vec<FileInfo>), (status = 401, body = ErrorBody)))]
 pub async fn list_files(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<Vec<FileInfo>>> {
+    state.settle_counts().await;
     let rows = state.db.list_files(&auth.user.id, now_ms()).await?;
     Ok(Json(rows.iter().map(file_info).collect()))
 }
@@ -106,6 +107,7 @@ pub async fn get_file(
     auth: AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<FileInfo>> {
+    state.settle_counts().await;
     Ok(Json(file_info(&files::owned_file(&state, &auth.user.id, &id).await?)))
 }
 
@@ -123,15 +125,10 @@ pub async fn file_content(
 ) -> ApiResult<Response> {
     let row = files::owned_file(&state, &auth.user.id, &id).await?;
     let content = Content::of(&state.store, &row);
-    let db = state.db.clone();
-    let counted = row.clone();
+    let (tally, counted) = (state.clone(), row.clone());
     download::serve(content, &headers, move |bytes| {
         metrics::DOWNLOAD_BYTES.add(bytes);
-        tokio::spawn(async move {
-            if let Err(e) = db.record_download(&counted, bytes).await {
-                tracing::error!(error = %e, "cannot record download");
-            }
-        });
+        tally.tally.file(&counted, bytes);
     })
     .await
 }

@@ -10,11 +10,14 @@ use cloudbuffer_protocol::{CreateShare, Event, Share, ShareState};
 
 use crate::auth::password::{hash_password, validate_password, verify_password};
 use crate::buffer::{clip_info, owned_clip};
-use crate::db::{now_ms, to_time, ClipRow, Database, FileRow, ShareRow};
+use crate::db::{now_ms, to_time, ClipRow, FileRow, ShareRow};
 use crate::error::{ApiError, ApiResult};
 use crate::files::{file_info, owned_file};
 use crate::state::AppState;
-use crate::{events, ids, metrics};
+use crate::{events, ids};
+
+mod download;
+pub use download::download;
 
 /// A share with its item as it is now.
 #[derive(Debug, Clone)]
@@ -136,6 +139,7 @@ pub async fn create(state: &AppState, user_id: &str, request: CreateShare) -> Ap
 /// The user's shares, newest first, with their items (three queries).
 pub async fn list(state: &AppState, user_id: &str) -> ApiResult<Vec<Share>> {
     let now = now_ms();
+    state.settle_counts().await;
     let rows = state.db.list_shares(user_id).await?;
     let file_ids: Vec<String> = rows.iter().filter_map(|r| r.file_id.clone()).collect();
     let clip_ids: Vec<String> = rows.iter().filter_map(|r| r.clip_id.clone()).collect();
@@ -222,82 +226,6 @@ pub async fn check_password(
     }
 }
 
-/// The bytes of an active share whose password was checked. A download
-/// slot is reserved first (so `max_downloads` holds under concurrency) and
-/// counted only when the last byte goes out; otherwise it is released.
-/// HEAD reserves and counts nothing. Links with a download limit ignore
-/// `Range`: partial reads never count, so they would let a client read all
-/// but the last byte of a one-time link again and again.
-pub async fn download(
-    state: &AppState,
-    resolved: &Resolved,
-    headers: &HeaderMap,
-    head: bool,
-) -> ApiResult<Response> {
-    let mut headers = headers.clone();
-    if resolved.row.max_downloads.is_some() {
-        for name in [header::RANGE, header::IF_RANGE, header::IF_NONE_MATCH] {
-            headers.remove(name);
-        }
-    }
-    if head {
-        return respond(state, resolved, &headers, None).await;
-    }
-    let now = now_ms();
-    let Some(id) = state.db.reserve_download(&resolved.row.token, now, now + LEASE_MS).await? else {
-        let fresh = resolve(state, &resolved.row.token).await?;
-        require_active(&fresh)?;
-        return Err(ApiError::GoneWith("exhausted", "this link's downloads are used up"));
-    };
-    let reservation = Reservation::new(state.db.clone(), id, resolved.row.token.clone());
-    respond(state, resolved, &headers, Some(reservation)).await
-}
-
-async fn respond(
-    state: &AppState,
-    resolved: &Resolved,
-    headers: &HeaderMap,
-    reservation: Option<Reservation>,
-) -> ApiResult<Response> {
-    match (&resolved.clip, &resolved.file) {
-        (Some(clip), None) => {
-            let text = state.db.clip_text(&clip.id).await?.unwrap_or_default();
-            let len = text.len() as u64;
-            // Counted when hyper takes the bytes, like file downloads.
-            let body = futures_util::stream::once(async move {
-                if let Some(reservation) = reservation {
-                    reservation.complete(len);
-                }
-                Ok::<_, std::convert::Infallible>(bytes::Bytes::from(text))
-            });
-            let response = Response::builder()
-                .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-                .header(header::CONTENT_LENGTH, len)
-                .header(
-                    header::CONTENT_DISPOSITION,
-                    crate::files::names::content_disposition("attachment", &resolved.name()),
-                )
-                .body(axum::body::Body::from_stream(body))
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            Ok(response)
-        }
-        (_, Some(file)) => {
-            let content = crate::files::download::Content::of(&state.store, file);
-            let reservation = reservation.map(|mut r| {
-                r.file = Some(file.clone());
-                r
-            });
-            crate::files::download::serve(content, headers, move |bytes| {
-                if let Some(reservation) = reservation {
-                    reservation.complete(bytes);
-                }
-            })
-            .await
-        }
-        (None, None) => Err(ApiError::Gone("share link")),
-    }
-}
-
 /// An image preview for the share page: served inline and not counted,
 /// only for active image links with neither a password nor a download
 /// limit (anything else: 404, so a preview can never stand in for a
@@ -330,67 +258,4 @@ pub async fn preview(state: &AppState, resolved: &Resolved, headers: &HeaderMap)
         response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
-}
-
-/// How long a reservation holds without renewal; renewed every third of it
-/// while the download runs.
-const LEASE_MS: i64 = 5 * 60 * 1000;
-
-/// A reserved download slot: completed once, or released when dropped. A
-/// task renews its lease meanwhile, so only a dead instance's slots lapse.
-struct Reservation {
-    db: Database,
-    id: String,
-    token: String,
-    file: Option<FileRow>,
-    open: bool,
-    renewal: tokio::task::JoinHandle<()>,
-}
-
-impl Reservation {
-    fn new(db: Database, id: String, token: String) -> Reservation {
-        let renewal = {
-            let (db, id) = (db.clone(), id.clone());
-            tokio::spawn(async move {
-                let every = std::time::Duration::from_millis(LEASE_MS as u64 / 3);
-                loop {
-                    tokio::time::sleep(every).await;
-                    if let Err(e) = db.renew_reservation(&id, now_ms() + LEASE_MS).await {
-                        tracing::warn!(error = %e, "cannot renew a share download's lease");
-                    }
-                }
-            })
-        };
-        Reservation { db, id, token, file: None, open: true, renewal }
-    }
-
-    fn complete(mut self, bytes: u64) {
-        self.open = false;
-        let (db, id, token, file) = (self.db.clone(), self.id.clone(), self.token.clone(), self.file.take());
-        metrics::DOWNLOAD_BYTES.add(bytes);
-        tokio::spawn(async move {
-            if let Err(e) = db.finish_download(&id, &token, true).await {
-                tracing::error!(error = %e, "cannot count share download");
-            }
-            if let Some(file) = file {
-                if let Err(e) = db.record_download(&file, bytes).await {
-                    tracing::error!(error = %e, "cannot record download");
-                }
-            }
-        });
-    }
-}
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        self.renewal.abort();
-        if self.open {
-            let (db, id, token) = (self.db.clone(), self.id.clone(), self.token.clone());
-            tokio::spawn(async move {
-                if let Err(e) = db.finish_download(&id, &token, false).await {
-                    tracing::error!(error = %e, "cannot release share download");
-                }
-            });
-        }
-    }
 }
