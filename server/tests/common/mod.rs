@@ -98,19 +98,21 @@ impl TestServer {
     ) -> TestServer {
         let addr = listener.local_addr().expect("local addr");
         let config = settings.resolve().expect("valid settings");
+        // The server closes idle connections after its idle timeout; a
+        // pooled connection reused just as it does fails the request (the
+        // usual keep-alive race, which real clients retry). Tests that set
+        // a timeout of seconds open a connection per request instead.
+        let http = if config.idle_timeout_seconds < 10 {
+            reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("client")
+        } else {
+            reqwest::Client::new()
+        };
         let state = AppState::open(config).await.expect("server opens");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(launch_with_tcp_listener(state.clone(), listener, async {
             let _ = stopped.await;
         }));
-        TestServer {
-            base: format!("http://{addr}"),
-            state,
-            http: reqwest::Client::new(),
-            dir,
-            stop: Some(stop),
-            task: Some(task),
-        }
+        TestServer { base: format!("http://{addr}"), state, http, dir, stop: Some(stop), task: Some(task) }
     }
 
     /// Stops the server gracefully and hands back its data dir.
