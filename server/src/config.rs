@@ -73,7 +73,7 @@ pub struct Settings {
     /// Endpoint of a non-AWS S3 store, e.g. http://127.0.0.1:9000 (path-style requests); credentials and region come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION [default: AWS]
     #[arg(long, env = "CLOUDBUFFER_S3_ENDPOINT", global = true)]
     pub s3_endpoint: String,
-    /// Age in seconds after which leftovers of crashed uploads and blobs no file references are removed from a store shared by several instances [default: 900]
+    /// Age in seconds after which leftovers of crashed uploads and blobs no file references are removed from a store shared by several instances or in a bucket; uploads in flight refresh their record every third of it (at most 5 min). It must exceed the time from an upload reaching the store to its row committing (normally well under a second; keep it at 60 or more in production) [default: 900]
     #[arg(long, env = "CLOUDBUFFER_ORPHAN_GRACE_SECONDS", global = true)]
     pub orphan_grace_seconds: u64,
     /// Life of files and clips, in seconds [default: 7200]
@@ -247,7 +247,7 @@ impl Settings {
             crate::store::StoreLocation::parse(self.store_url.as_deref(), self.s3_endpoint.as_deref())
                 .map_err(ConfigError::Store)?;
         let max_file_bytes = bytes("max_file_bytes", self.max_file_bytes.unwrap_or(512 << 20))?;
-        if store != crate::store::StoreLocation::Local && max_file_bytes > S3_MAX_COPY_BYTES {
+        if store.max_blob_bytes().is_some_and(|max| max_file_bytes > max) {
             return Err(ConfigError::Invalid {
                 name: "max_file_bytes",
                 reason: "must be at most 5368709120 (5 GiB) with an S3 store, the most one copy can move",
@@ -295,9 +295,6 @@ impl Settings {
         })
     }
 }
-
-/// S3's limit for a single CopyObject, which moves an upload to its address.
-const S3_MAX_COPY_BYTES: u64 = 5 << 30;
 
 /// Fewer bytes than this make HS256 tokens guessable offline.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;

@@ -97,7 +97,9 @@ impl AppState {
             url: crate::db::redact_url(&config.database_url),
             source,
         })?;
-        let store = BlobStore::open(&config.store, &config.data_dir).await.map_err(data_dir_error)?;
+        let store = BlobStore::open_with_grace(&config.store, &config.data_dir, config.orphan_grace)
+            .await
+            .map_err(data_dir_error)?;
         let keys = match (config.jwt_secret.as_deref(), db.backend()) {
             // Instances sharing a database share its signing secret.
             (None, Backend::Postgres) => {
@@ -113,15 +115,32 @@ impl AppState {
             url: crate::db::redact_url(&config.database_url),
             source,
         })?;
-        // Alone on its store (SQLite), every leftover is a crash's; shared,
-        // young ones may be another instance's work in flight.
-        let min_age = if db.backend().is_shared() { config.orphan_grace } else { Duration::ZERO };
-        let (temps, orphans) = store
-            .sweep_orphans(known.into_iter().collect(), min_age)
-            .await
-            .map_err(|e| StartError::Other(format!("store: {e}")))?;
-        if temps + orphans > 0 {
-            tracing::info!(temps, orphans, "removed leftovers of an earlier run");
+        let known: std::collections::HashSet<String> = known.into_iter().collect();
+        if store.is_remote() {
+            // A bucket may be shared whatever the database, so young
+            // leftovers may be another instance's work in flight; and it may
+            // be slow or down, which is no reason not to start.
+            let (store, grace) = (store.clone(), config.orphan_grace);
+            tokio::spawn(async move {
+                match store.sweep_orphans(known, grace).await {
+                    Ok((0, 0)) => {}
+                    Ok((temps, orphans)) => {
+                        tracing::info!(temps, orphans, "removed leftovers of an earlier run")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "start-up orphan sweep failed; the sweeper retries"),
+                }
+            });
+        } else {
+            // Alone on its store (SQLite), every leftover is a crash's;
+            // shared, young ones may be another instance's work in flight.
+            let min_age = if db.backend().is_shared() { config.orphan_grace } else { Duration::ZERO };
+            let (temps, orphans) = store
+                .sweep_orphans(known, min_age)
+                .await
+                .map_err(|e| StartError::Other(format!("store: {e}")))?;
+            if temps + orphans > 0 {
+                tracing::info!(temps, orphans, "removed leftovers of an earlier run");
+            }
         }
         let dummy_hash =
             hash_password(crate::ids::random_hex(16)).await.map_err(|e| StartError::Other(e.to_string()))?;

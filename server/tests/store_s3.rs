@@ -210,6 +210,19 @@ async fn expiry_empties_the_bucket() {
     assert!(all_keys(&server).await.is_empty(), "the expired blobs left the bucket");
 }
 
+/// An instance of the binary on PostgreSQL (the database of `data`) and
+/// `store_url`, with a 3 s orphan grace and a sweep every second.
+fn sibling(data: &std::path::Path, store_url: &str, endpoint: &str) -> (Command, u16) {
+    let port = support::free_port();
+    let mut command = support::binary();
+    command.args(["--bind", &format!("127.0.0.1:{port}"), "--auth-attempts-per-minute", "1000"]);
+    command.arg("--data-dir").arg(data);
+    command.args(["--database-url", &common::testdb::database_url(data).unwrap()]);
+    command.args(["--store-url", store_url, "--s3-endpoint", endpoint]);
+    command.args(["--orphan-grace-seconds", "3", "--sweep-interval-seconds", "1"]);
+    (command, port)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_instance_leaves_nothing_referenced_and_its_leftovers_go_after_the_grace() {
     if !common::testdb::is_postgres() {
@@ -218,16 +231,7 @@ async fn a_crashed_instance_leaves_nothing_referenced_and_its_leftovers_go_after
     let Some(s3) = S3Fs::start().await else { return };
     let data = tempfile::tempdir().unwrap();
     let (store_url, endpoint) = (s3.store_url(), s3.endpoint());
-    let instance = || {
-        let port = support::free_port();
-        let mut command = support::binary();
-        command.args(["--bind", &format!("127.0.0.1:{port}"), "--auth-attempts-per-minute", "1000"]);
-        command.arg("--data-dir").arg(data.path());
-        command.args(["--database-url", &common::testdb::database_url(data.path()).unwrap()]);
-        command.args(["--store-url", &store_url, "--s3-endpoint", &endpoint]);
-        command.args(["--orphan-grace-seconds", "3", "--sweep-interval-seconds", "1"]);
-        (command, port)
-    };
+    let instance = || sibling(data.path(), &store_url, &endpoint);
     let (command, port) = instance();
     let mut a = support::Spawned::start(command, port).await;
     let (command, port) = instance();
@@ -267,6 +271,68 @@ async fn a_crashed_instance_leaves_nothing_referenced_and_its_leftovers_go_after
     // B still works on the same bucket.
     let put = b.http.put(b.url("/api/v1/files/after.txt")).bearer_auth(&token).body("after the crash");
     assert_eq!(put.send().await.unwrap().status(), StatusCode::CREATED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_slower_than_the_grace_survive_the_siblings_sweeps_and_complete() {
+    if !common::testdb::is_postgres() {
+        return eprintln!("skipped: two live instances need PostgreSQL");
+    }
+    let Some(s3) = S3Fs::start().await else { return };
+    let data = tempfile::tempdir().unwrap();
+    let (store_url, endpoint) = (s3.store_url(), s3.endpoint());
+    let (command, port) = sibling(data.path(), &store_url, &endpoint);
+    let a = support::Spawned::start(command, port).await;
+    let (command, port) = sibling(data.path(), &store_url, &endpoint);
+    let b = support::Spawned::start(command, port).await;
+    assert_eq!(a.register("kim", "kim-password").await.status(), StatusCode::CREATED);
+    let token = b.token("kim", "kim-password").await;
+    // One upload into each instance, so that whichever holds the sweeper
+    // lease, the other's upload is a sibling's: 24 MiB at 2 MiB/s, its
+    // record (written with the first 8 MiB part) 8 s old at the end, while
+    // the sweeps abort records older than 3 s.
+    let slow_upload = |addr: std::net::SocketAddr, name: &'static str, seed: u64| {
+        let token = token.clone();
+        tokio::spawn(async move {
+            let bytes = pseudo_random(24 << 20, seed);
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let head = format!(
+                "PUT /api/v1/files/{name} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+                 Content-Length: {}\r\n\r\n",
+                bytes.len()
+            );
+            stream.write_all(head.as_bytes()).await.unwrap();
+            for chunk in bytes.chunks(1 << 20) {
+                stream.write_all(chunk).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            (support::read_response(&mut stream).await, blake3_hex(&bytes))
+        })
+    };
+    let into_a = slow_upload(a.addr, "into-a.bin", 6);
+    let into_b = slow_upload(b.addr, "into-b.bin", 7);
+    for (upload, other) in [(into_a, &b), (into_b, &a)] {
+        let (response, hash) = upload.await.unwrap();
+        assert_eq!(response.status, 201, "the slow upload was stored: {:?}", response.json());
+        let file = response.json();
+        assert_eq!(file["hash"], hash);
+        let path = format!("/api/v1/files/{}/content", file["id"].as_str().unwrap());
+        let body = other.http.get(other.url(&path)).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(blake3_hex(&body.bytes().await.unwrap()), hash, "it downloads whole from the other");
+    }
+    assert_eq!(s3.open_parts(), 0, "no multipart upload left open");
+    // Settled: no temp object or record is left for a sweep to find.
+    let prefix = s3.dir.path().join(BUCKET).join(store_url.rsplit('/').next().unwrap());
+    let empty = |dir: &str| std::fs::read_dir(prefix.join(dir)).map_or(true, |mut d| d.next().is_none());
+    let mut settled = false;
+    for _ in 0..100 {
+        if empty("tmp") && empty("uploads") {
+            settled = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(settled, "the uploads' temp objects and records were removed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -217,7 +217,7 @@ async fn commit(state: &AppState, blob: &WrittenBlob, row: &FileRow) -> ApiResul
 /// staged at its address unless a row references that.
 async fn discard(state: &AppState, blob: &WrittenBlob) {
     state.store.settle(blob).await;
-    if state.store.staged_at_address(blob) {
+    if state.store.stages_at_address() {
         release_blobs(state, vec![blob.hash.clone()]).await;
     }
 }

@@ -85,6 +85,15 @@ impl StoreLocation {
         };
         Ok(StoreLocation::S3 { bucket: bucket.to_string(), prefix, endpoint })
     }
+
+    /// The largest blob this store can take, if it has a limit: in a
+    /// bucket, 5 GiB, the most one CopyObject (upload to address) moves.
+    pub fn max_blob_bytes(&self) -> Option<u64> {
+        match self {
+            StoreLocation::Local => None,
+            StoreLocation::S3 { .. } => Some(5 << 30),
+        }
+    }
 }
 
 /// The blob store.
@@ -151,12 +160,24 @@ impl BlobWriter {
 }
 
 impl BlobStore {
-    /// Opens the store at `location` (`<data_dir>/store` when local).
+    /// Opens the store at `location` (`<data_dir>/store` when local),
+    /// for the default orphan grace ([`ORPHAN_AGE`]).
     pub async fn open(location: &StoreLocation, data_dir: &Path) -> io::Result<BlobStore> {
+        BlobStore::open_with_grace(location, data_dir, ORPHAN_AGE).await
+    }
+
+    /// Opens the store at `location`; in a bucket, live uploads refresh
+    /// their records often enough that a sweep with `orphan_grace` leaves
+    /// them alone.
+    pub async fn open_with_grace(
+        location: &StoreLocation,
+        data_dir: &Path,
+        orphan_grace: Duration,
+    ) -> io::Result<BlobStore> {
         match location {
             StoreLocation::Local => Ok(BlobStore::Local(local::LocalStore::open(data_dir)?)),
             StoreLocation::S3 { bucket, prefix, endpoint } => {
-                Ok(BlobStore::S3(s3::S3Store::open(bucket, prefix, endpoint.as_deref())?))
+                Ok(BlobStore::S3(s3::S3Store::open(bucket, prefix, endpoint.as_deref(), orphan_grace)?))
             }
         }
     }
@@ -194,19 +215,19 @@ impl BlobStore {
 
     /// Puts a finished upload at its content address (or drops it when
     /// that content is already there). Call inside the write transaction
-    /// that records its row.
+    /// that records its row: in a bucket it is bounded to a few seconds
+    /// (503 after), and only checks the blob is still where it was staged.
     pub async fn place(&self, blob: &WrittenBlob) -> io::Result<()> {
         match (self, &blob.staged) {
             (BlobStore::Local(s), Staged::Local(temp)) => s.place(&blob.hash, temp).await,
-            // Checks again under the lock: a removal may have come between.
-            (BlobStore::S3(s), Staged::S3(staged)) => s.ensure_at_address(&blob.hash, staged).await,
+            (BlobStore::S3(s), Staged::S3(staged)) => s.place(&blob.hash, staged).await,
             _ => Err(io::Error::other("blob written by another store")),
         }
     }
 
-    /// True when [`BlobStore::stage`] may have left the blob at its address
-    /// with no row yet: a refused upload must then release it.
-    pub fn staged_at_address(&self, _blob: &WrittenBlob) -> bool {
+    /// True when [`BlobStore::stage`] may leave a blob at its address with
+    /// no row yet (in a bucket): a refused upload must then release it.
+    pub fn stages_at_address(&self) -> bool {
         self.is_remote()
     }
 
@@ -229,7 +250,7 @@ impl BlobStore {
     }
 
     /// Removes a blob. Call inside the write transaction that dropped its
-    /// row.
+    /// row (in a bucket, bounded to a few seconds, 503 after).
     pub async fn unlink(&self, hash: &str) -> io::Result<()> {
         match self {
             BlobStore::Local(s) => s.unlink(hash).await,
@@ -237,8 +258,10 @@ impl BlobStore {
         }
     }
 
-    /// Checks the store can be reached and written (for `/healthz`),
-    /// without writing: a probe per call would let anyone make it write.
+    /// Checks the store (for `/healthz`) without writing, since a probe per
+    /// call would let anyone make it write: a local folder must be
+    /// writable; a bucket is only asked about a key (a read: reachable,
+    /// credentials good).
     pub async fn check(&self) -> io::Result<()> {
         match self {
             BlobStore::Local(s) => s.check_writable().await,
