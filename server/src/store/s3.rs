@@ -5,9 +5,10 @@
 //! - `tmp/<name>`: a finished multipart upload waiting to be copied to its
 //!   address (S3 has no rename).
 //! - `uploads/<name>`: the record of a multipart upload in flight, holding
-//!   its upload id. Parts of an unfinished upload are invisible in a
-//!   listing, so this is how clean-up finds a crashed instance's parts: a
-//!   record older than the orphan grace is aborted, with its temp object.
+//!   its upload id and when it was written. Parts of an unfinished upload
+//!   are invisible in a listing, so this is how clean-up finds a crashed
+//!   instance's parts: a record older than the orphan grace is aborted,
+//!   with its temp object.
 //!   Live uploads rewrite theirs every [`record_refresh`] until settled.
 //!
 //! An upload smaller than one part stays in memory and is put once, at its
@@ -261,7 +262,7 @@ impl S3Store {
             if !old(&record) {
                 continue;
             }
-            let id = self
+            let body = self
                 .0
                 .client
                 .get(&record.location)
@@ -270,7 +271,13 @@ impl S3Store {
                 .bytes()
                 .await
                 .map_err(io_error)?;
-            let id: MultipartId = String::from_utf8_lossy(&id).into_owned();
+            let body = String::from_utf8_lossy(&body);
+            let (id, written_ms) = body.split_once('\n').unwrap_or((&body, ""));
+            if written_ms.parse::<i64>().is_ok_and(|ms| now_ms - ms < min_age.as_millis() as i64) {
+                records.insert(name.to_string(), false);
+                continue;
+            }
+            let id: MultipartId = id.to_string();
             // Fails harmlessly when the upload completed before the crash.
             let _ = self.0.client.abort_multipart(&self.temp_key(name), &id).await;
             self.delete(&record.location).await?;

@@ -178,8 +178,11 @@ fn upload_error(e: object_store::Error) -> io::Error {
     }
 }
 
+/// The record: the upload id, then when it was written (ms), which the
+/// sweep trusts over the object's date (some stores, s3s-fs among them,
+/// keep an overwritten object's first date).
 async fn write_record(store: &S3Store, name: &str, id: &MultipartId) -> io::Result<()> {
-    let payload = PutPayload::from(id.clone().into_bytes());
+    let payload = PutPayload::from(format!("{id}\n{}", crate::db::now_ms()).into_bytes());
     store.0.client.put(&store.record_key(name), payload).await.map_err(io_error)?;
     Ok(())
 }
