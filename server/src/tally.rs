@@ -27,8 +27,11 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// One completed download of `file`, `bytes` long, for it and its owner.
-    pub fn file(&self, file: &FileRow, bytes: u64) {
+    /// One completed download, `bytes` long: in the metrics, and for the
+    /// file and its owner when it is a stored file (not a text clip).
+    pub fn download(&self, file: Option<&FileRow>, bytes: u64) {
+        crate::metrics::DOWNLOAD_BYTES.add(bytes);
+        let Some(file) = file else { return };
         let mut counts = self.lock();
         *counts.files.entry(file.id.clone()).or_default() += 1;
         let user = counts.users.entry(file.user_id.clone()).or_default();
@@ -121,15 +124,15 @@ mod tests {
     #[test]
     fn counts_add_up_per_file_user_and_link_and_merge_back() {
         let tally = Tally::default();
-        tally.file(&file("a", "u"), 10);
-        tally.file(&file("a", "u"), 5);
-        tally.file(&file("b", "v"), 7);
+        tally.download(Some(&file("a", "u")), 10);
+        tally.download(Some(&file("a", "u")), 5);
+        tally.download(Some(&file("b", "v")), 7);
         tally.share("t");
         let taken = std::mem::take(&mut *tally.lock());
         assert_eq!(taken.files, HashMap::from([("a".into(), 2), ("b".into(), 1)]));
         assert_eq!(taken.users, HashMap::from([("u".into(), (2, 15)), ("v".into(), (1, 7))]));
         assert_eq!(taken.shares, HashMap::from([("t".into(), 1)]));
-        tally.file(&file("a", "u"), 1);
+        tally.download(Some(&file("a", "u")), 1);
         tally.lock().merge(taken);
         let merged = tally.lock();
         assert_eq!(merged.files["a"], 3);

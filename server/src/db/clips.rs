@@ -71,15 +71,18 @@ impl NewClip<'_> {
     }
 }
 
-const CLIP_SELECT: &str = "SELECT c.id AS c_id, c.user_id AS c_user_id, c.kind AS c_kind, c.size AS c_size, \
+/// A clip's columns, `c_`-prefixed, from `clips c`.
+pub(super) const CLIP_COLUMNS_AS_C: &str =
+    "c.id AS c_id, c.user_id AS c_user_id, c.kind AS c_kind, c.size AS c_size, \
      substr(c.text_content, 1, 200) AS c_preview, c.origin_device_id AS c_origin, \
      c.created_at AS c_created_at, c.expires_at AS c_expires_at";
 
 fn clip_sql(filter: &str) -> String {
-    format!("{CLIP_SELECT}, {FILE_COLUMNS_AS_F} FROM clips c LEFT JOIN files f ON f.id = c.file_id WHERE {filter}")
+    format!("SELECT {CLIP_COLUMNS_AS_C}, {FILE_COLUMNS_AS_F} FROM clips c LEFT JOIN files f ON f.id = c.file_id WHERE {filter}")
 }
 
-fn clip_from_row(row: &SqlRow) -> ClipRow {
+/// A clip from `c_`-prefixed columns, with its file from `f_` ones.
+pub(super) fn clip_from_row(row: &SqlRow) -> ClipRow {
     let kind: String = row.get("c_kind");
     ClipRow {
         id: row.get("c_id"),

@@ -332,11 +332,4 @@ impl Database {
         }
         Ok(files)
     }
-
-    /// A file by id, whoever owns it (public share access).
-    pub async fn file_by_id(&self, id: &str) -> Result<Option<FileRow>, sqlx::Error> {
-        let sql = format!("SELECT {FILE_COLUMNS} FROM files WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
-        Ok(row.as_ref().map(file_from_row))
-    }
 }

@@ -26,7 +26,7 @@ pub use clips::{ClipRow, NewClip};
 pub use files::{DownloadCounts, FileRow, NewFile, StoreOutcome};
 pub use postgres::Listener;
 pub use removal::{PurgedFile, RemoveReason};
-pub use shares::ShareRow;
+pub use shares::{ShareRow, ShareWithItem};
 pub use stats::UsageRow;
 pub use users::{DeviceRow, RefreshOutcome, SessionRow, UserRow};
 

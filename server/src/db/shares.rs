@@ -4,6 +4,8 @@
 use super::Row as SqlRow;
 use sqlx::Row;
 
+use super::clips::{clip_from_row, ClipRow, CLIP_COLUMNS_AS_C};
+use super::files::{file_from_prefixed_row, FileRow, FILE_COLUMNS_AS_F};
 use super::Database;
 
 /// A share as stored.
@@ -33,6 +35,22 @@ pub struct ShareRow {
 
 const SHARE_COLUMNS: &str = "token, user_id, file_id, clip_id, password_hash, max_downloads, downloads, \
      created_at, expires_at, revoked_at";
+
+/// [`SHARE_COLUMNS`] from `shares s`.
+const SHARE_COLUMNS_AS_S: &str =
+    "s.token, s.user_id, s.file_id, s.clip_id, s.password_hash, s.max_downloads, \
+     s.downloads, s.created_at, s.expires_at, s.revoked_at";
+
+/// A share and its item as they are stored.
+#[derive(Debug, Clone)]
+pub struct ShareWithItem {
+    /// The share.
+    pub share: ShareRow,
+    /// The shared clip, if it is a clip share and the clip exists.
+    pub clip: Option<ClipRow>,
+    /// The shared file, or the clip's file.
+    pub file: Option<FileRow>,
+}
 
 fn share_from_row(row: &SqlRow) -> ShareRow {
     ShareRow {
@@ -73,11 +91,25 @@ impl Database {
         .map(|_| ())
     }
 
-    /// A share by token.
-    pub async fn share(&self, token: &str) -> Result<Option<ShareRow>, sqlx::Error> {
-        let sql = format!("SELECT {SHARE_COLUMNS} FROM shares WHERE token = $1");
-        let row = sqlx::query(&sql).bind(token).fetch_optional(&self.pool).await?;
-        Ok(row.as_ref().map(share_from_row))
+    /// A share with its item in one query: the clip (with its file) of a
+    /// clip share, the file of a file share; `None` for an item that is gone.
+    /// The public share routes run this on every request.
+    pub async fn share_with_item(&self, token: &str) -> Result<Option<ShareWithItem>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {SHARE_COLUMNS_AS_S}, {CLIP_COLUMNS_AS_C}, {FILE_COLUMNS_AS_F} FROM shares s \
+             LEFT JOIN clips c ON c.id = s.clip_id \
+             LEFT JOIN files f ON f.id = COALESCE(c.file_id, s.file_id) WHERE s.token = $1"
+        );
+        let Some(row) = sqlx::query(&sql).bind(token).fetch_optional(&self.pool).await? else {
+            return Ok(None);
+        };
+        let share = share_from_row(&row);
+        let clip = row.get::<Option<String>, _>("c_id").map(|_| clip_from_row(&row));
+        let file = match &clip {
+            Some(clip) => clip.file.clone(),
+            None => row.get::<Option<String>, _>("f_id").map(|_| file_from_prefixed_row(&row)),
+        };
+        Ok(Some(ShareWithItem { share, clip, file }))
     }
 
     /// The user's shares, newest first.

@@ -27,6 +27,10 @@ pub(super) async fn connect(url: &str) -> Result<AnyPool, sqlx::Error> {
         .max_connections(8)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
+        // A file on the local disk does not go stale the way a network
+        // connection does; the default ping before every query doubled the
+        // round trips to the connection's worker thread.
+        .test_before_acquire(false)
         .after_connect(|conn, _| {
             Box::pin(async move { conn.execute(sqlx::raw_sql(PRAGMAS)).await.map(|_| ()) })
         })

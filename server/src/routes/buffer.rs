@@ -14,9 +14,8 @@ use crate::buffer;
 use crate::db::{now_ms, ClipRow};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiPath;
-use crate::files::download::{self, Content};
+use crate::files::download;
 use crate::files::names::name_from_headers;
-use crate::metrics;
 use crate::state::AppState;
 
 /// The routes of this module.
@@ -170,15 +169,7 @@ pub async fn clip_content_response(
     headers: &HeaderMap,
 ) -> ApiResult<Response> {
     let mut response = match &row.file {
-        Some(file) => {
-            let content = Content::of(&state.store, file);
-            let (tally, counted) = (state.clone(), file.clone());
-            download::serve(content, headers, move |bytes| {
-                metrics::DOWNLOAD_BYTES.add(bytes);
-                tally.tally.file(&counted, bytes);
-            })
-            .await?
-        }
+        Some(file) => download::serve_file(state, file, headers).await?,
         None => {
             let text = state.db.clip_text(&row.id).await?.unwrap_or_default();
             ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()

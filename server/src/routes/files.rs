@@ -12,9 +12,8 @@ use crate::auth::AuthUser;
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiPath;
-use crate::files::download::{self, Content};
+use crate::files::download;
 use crate::files::{self, file_info};
-use crate::metrics;
 use crate::state::AppState;
 
 /// The routes of this module. Uploads stream and enforce their own limit,
@@ -124,13 +123,7 @@ pub async fn file_content(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let row = files::owned_file(&state, &auth.user.id, &id).await?;
-    let content = Content::of(&state.store, &row);
-    let (tally, counted) = (state.clone(), row.clone());
-    download::serve(content, &headers, move |bytes| {
-        metrics::DOWNLOAD_BYTES.add(bytes);
-        tally.tally.file(&counted, bytes);
-    })
-    .await
+    download::serve_file(&state, &row, &headers).await
 }
 
 /// Delete a file (owner only).

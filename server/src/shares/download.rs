@@ -8,7 +8,6 @@ use axum::response::Response;
 use super::{require_active, resolve, Resolved};
 use crate::db::{now_ms, FileRow};
 use crate::error::{ApiError, ApiResult};
-use crate::metrics;
 use crate::state::AppState;
 
 /// The bytes of an active share whose password was checked. A download
@@ -61,11 +60,8 @@ impl Counting {
         match self {
             Counting::Not => {}
             Counting::Tally(state) => {
-                metrics::DOWNLOAD_BYTES.add(bytes);
                 state.tally.share(token);
-                if let Some(file) = file {
-                    state.tally.file(file, bytes);
-                }
+                state.tally.download(file, bytes);
             }
             Counting::Reserved(reservation) => reservation.complete(file, bytes),
         }
@@ -100,7 +96,7 @@ async fn respond(
             Ok(response)
         }
         (_, Some(file)) => {
-            let content = crate::files::download::Content::of(&state.store, file);
+            let content = crate::files::download::Content::of(state, file);
             let counted = file.clone();
             crate::files::download::serve(content, headers, move |bytes| {
                 counting.complete(&token, Some(&counted), bytes)
@@ -147,10 +143,7 @@ impl Reservation {
     fn complete(mut self, file: Option<&FileRow>, bytes: u64) {
         self.open = false;
         let (db, id, token) = (self.state.db.clone(), self.id.clone(), self.token.clone());
-        metrics::DOWNLOAD_BYTES.add(bytes);
-        if let Some(file) = file {
-            self.state.tally.file(file, bytes);
-        }
+        self.state.tally.download(file, bytes);
         tokio::spawn(async move {
             if let Err(e) = db.finish_download(&id, &token, true).await {
                 tracing::error!(error = %e, "cannot count share download");

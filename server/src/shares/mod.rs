@@ -174,17 +174,9 @@ pub async fn revoke(state: &AppState, user_id: &str, token: &str) -> ApiResult<(
 
 /// Looks a share up for the public: 404 if it never existed.
 pub async fn resolve(state: &AppState, token: &str) -> ApiResult<Resolved> {
-    let row = state.db.share(token).await?.ok_or(ApiError::NotFound("share"))?;
+    let found = state.db.share_with_item(token).await?.ok_or(ApiError::NotFound("share"))?;
+    let (row, clip, file) = (found.share, found.clip, found.file);
     let now = now_ms();
-    let clip = match &row.clip_id {
-        Some(id) => state.db.clip_by_id(None, id).await?,
-        None => None,
-    };
-    let file = match (&clip, &row.file_id) {
-        (Some(clip), _) => clip.file.clone(),
-        (None, Some(id)) => state.db.file_by_id(id).await?,
-        (None, None) => None,
-    };
     let live = clip.as_ref().map_or(file.as_ref().map(|f| f.expires_at), |c| Some(c.expires_at));
     let exists = live.is_some_and(|expires| expires > now);
     let state_now = share_state(&row, exists, now);
@@ -252,7 +244,7 @@ pub async fn preview(state: &AppState, resolved: &Resolved, headers: &HeaderMap)
     if !has_preview(&resolved.row, file) {
         return Err(ApiError::NotFound("preview"));
     }
-    let content = crate::files::download::Content::of(&state.store, file);
+    let content = crate::files::download::Content::of(state, file);
     let mut response = crate::files::download::serve(content, headers, |_| {}).await?;
     if let Ok(value) = crate::files::names::content_disposition("inline", &file.name).parse() {
         response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
