@@ -26,6 +26,8 @@ pub struct Shared {
     pub db: Database,
     /// The blob store.
     pub store: BlobStore,
+    /// Small blobs kept in memory for downloads.
+    pub small_blobs: crate::store::SmallBlobs,
     /// Token signing keys.
     pub keys: JwtKeys,
     /// Budgets of password attempts: sign-in, registration, share links.
@@ -150,6 +152,7 @@ impl AppState {
             config,
             db,
             store,
+            small_blobs: Default::default(),
             keys,
             basic_cache: BasicCache::default(),
             events: Default::default(),

@@ -72,6 +72,8 @@ pub fn parse_range(value: Option<&str>, size: u64) -> ApiResult<ByteRange> {
 pub struct Content<'a> {
     /// The store holding the blob.
     pub store: &'a crate::store::BlobStore,
+    /// Small blobs kept in memory.
+    pub small_blobs: &'a crate::store::SmallBlobs,
     /// Size in bytes.
     pub size: u64,
     /// BLAKE3 hex, the ETag.
@@ -84,15 +86,27 @@ pub struct Content<'a> {
 
 impl<'a> Content<'a> {
     /// A stored file's content.
-    pub fn of(store: &'a crate::store::BlobStore, file: &'a crate::db::FileRow) -> Content<'a> {
+    pub fn of(state: &'a crate::state::AppState, file: &'a crate::db::FileRow) -> Content<'a> {
         Content {
-            store,
+            store: &state.store,
+            small_blobs: &state.small_blobs,
             size: file.size.max(0) as u64,
             hash: &file.hash,
             content_type: &file.content_type,
             name: &file.name,
         }
     }
+}
+
+/// A stored file's bytes for its owner, counted for the file and its owner
+/// once the last byte goes out.
+pub async fn serve_file(
+    state: &crate::state::AppState,
+    file: &crate::db::FileRow,
+    request: &HeaderMap,
+) -> ApiResult<Response> {
+    let (tally, counted) = (state.clone(), file.clone());
+    serve(Content::of(state, file), request, move |bytes| tally.tally.download(Some(&counted), bytes)).await
 }
 
 /// Builds the response for `content`. `on_complete(bytes)` runs when a
@@ -127,7 +141,7 @@ pub async fn serve(
             (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
         }
     };
-    let reader = content.store.read_range(content.hash, start, len).await.map_err(|e| {
+    let reader = read(&content, start, len).await.map_err(|e| {
         if crate::store::is_unavailable(&e) {
             ApiError::Io(e)
         } else {
@@ -162,6 +176,34 @@ pub async fn serve(
         .header(header::CONTENT_LENGTH, len)
         .body(Body::from_stream(stream))
         .map_err(internal)
+}
+
+/// `len` bytes of the content from `start`: small blobs whole from memory
+/// (read once, then kept), others streamed from the store.
+async fn read(content: &Content<'_>, start: u64, len: u64) -> std::io::Result<crate::store::BlobStream> {
+    use futures_util::{StreamExt, TryStreamExt};
+    if content.size > crate::store::small::MAX_BLOB_BYTES {
+        return content.store.read_range(content.hash, start, len).await;
+    }
+    let whole = match content.small_blobs.get(content.hash) {
+        Some(whole) => whole,
+        None => {
+            let chunks: Vec<Bytes> =
+                content.store.read_range(content.hash, 0, content.size).await?.try_collect().await?;
+            let whole = Bytes::from(chunks.concat());
+            if whole.len() as u64 != content.size {
+                return Err(std::io::Error::other(format!(
+                    "blob is {} bytes, not {}",
+                    whole.len(),
+                    content.size
+                )));
+            }
+            content.small_blobs.insert(content.hash, whole.clone());
+            whole
+        }
+    };
+    let part = whole.slice(start as usize..(start + len) as usize);
+    Ok(futures_util::stream::once(async move { Ok(part) }).boxed())
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {

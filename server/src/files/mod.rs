@@ -226,6 +226,9 @@ async fn discard(state: &AppState, blob: &WrittenBlob) {
 /// the row goes and the file is unlinked inside one write transaction.
 pub async fn release_blobs(state: &AppState, hashes: Vec<String>) {
     for hash in hashes {
+        // Deleted content does not linger in memory, even if another file
+        // with the same bytes brings it back on its next download.
+        state.small_blobs.remove(&hash);
         match state.db.drop_dead_blob(&hash).await {
             Ok(Some(tx)) => {
                 if let Err(e) = state.store.unlink(&hash).await {

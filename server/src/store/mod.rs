@@ -10,6 +10,9 @@
 
 mod local;
 mod s3;
+pub mod small;
+
+pub use small::SmallBlobs;
 
 use std::collections::HashSet;
 use std::io;
