@@ -4,11 +4,12 @@
 # Measures, on one test file of random data (so content-addressed dedup can't cheat):
 #   limits  - disk write (dd, fsync), upload to a body sink, download via sendfile(2)
 #   server  - upload (PUT /api/v1/files/NAME), download (GET /api/v1/files/ID/content),
-#             peak RSS (VmHWM), and GET /api/v1/me throughput/latency under wrk
+#             peak RSS (VmHWM), GET /api/v1/me throughput/latency under wrk, and
+#             1 KiB files via a share link and the content route (keep-alive, close)
 # and prints the figures, the ratios, and PASS/MISS per target. Misses are results, not
 # errors: exit status is 0 unless something actually failed.
 #
-# Knobs (environment): BENCH_SIZE_MIB [1024], BENCH_WRK_SECONDS [10],
+# Knobs (environment): BENCH_SIZE_MIB [1024], BENCH_WRK_SECONDS [10], BENCH_SMALL_SECONDS [5],
 # BENCH_DIR [/var/tmp] (where the temp dir goes: must be the disk you care about),
 # BENCH_SKIP_SERVER=1 (limits only), BENCH_SERVER_BIN (use this server binary, don't
 # build it), BENCH_KEEP=1 (keep the temp dir), CARGO_TARGET_DIR
@@ -17,6 +18,7 @@ set -euo pipefail
 
 SIZE_MIB=${BENCH_SIZE_MIB:-1024}
 WRK_SECONDS=${BENCH_WRK_SECONDS:-10}
+SMALL_SECONDS=${BENCH_SMALL_SECONDS:-5}
 BASE=${BENCH_DIR:-/var/tmp}
 SKIP_SERVER=${BENCH_SKIP_SERVER:-0}
 KEEP=${BENCH_KEEP:-0}
@@ -93,6 +95,12 @@ read -r code speed <"$DIR/curl.out"
 [[ $code == 200 && $(cat "$DIR/sink.resp") == "received $BYTES" ]] ||
     die "sink: HTTP $code, $(head -c 200 "$DIR/sink.resp")"
 SINK=$(to_mb "$speed")
+log "curl multipart upload to the sink"
+run "$DIR/curl.out" curl -sS -o "$DIR/sink.resp" -F "file=@$FILE" -w '%{http_code} %{speed_upload}\n' "http://$SINK_ADDR/upload" ||
+    die "curl multipart upload to the sink failed"
+read -r code speed <"$DIR/curl.out"
+[[ $code == 200 ]] || die "sink (multipart): HTTP $code, $(head -c 200 "$DIR/sink.resp")"
+SINK_MP=$(to_mb "$speed")
 stop "$SINK_PID"
 
 log "curl download from the sendfile server"
@@ -148,6 +156,22 @@ if [[ $SKIP_SERVER != 1 ]]; then
     DOWN=$(to_mb "$speed")
     RSS_DOWN=$(rss_mib)
 
+    # The same bytes again as a form upload: the first file is deleted first
+    # so its blob goes and this one is really hashed, written and fsynced.
+    code=$(curl -sS -o /dev/null -w '%{http_code}' -X DELETE -H "Authorization: Bearer $TOKEN" \
+        "$URL/api/v1/files/$FILE_ID") || server_fail "DELETE /api/v1/files/$FILE_ID failed"
+    [[ $code == 204 ]] || server_fail "DELETE /api/v1/files/$FILE_ID: HTTP $code"
+    sync
+    log "multipart upload to the server (POST /api/v1/files)"
+    run "$DIR/curl.out" curl -sS -o "$DIR/upload.json" -w '%{http_code} %{speed_upload}\n' \
+        -H "Authorization: Bearer $TOKEN" -F "file=@$FILE" "$URL/api/v1/files" ||
+        server_fail "curl multipart upload to the server failed"
+    read -r code speed <"$DIR/curl.out"
+    [[ $code == 201 ]] || server_fail "multipart upload: HTTP $code: $(head -c 300 "$DIR/upload.json")"
+    [[ $(json_field "$DIR/upload.json" hash) == "$FILE_HASH" ]] || server_fail "multipart upload stored another hash"
+    UP_MP=$(to_mb "$speed")
+    RSS_MP=$(rss_mib)
+
     auth login 200
     code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$URL/api/v1/me") || true
     [[ $code == 200 ]] || server_fail "GET /api/v1/me: HTTP $code"
@@ -161,6 +185,37 @@ if [[ $SKIP_SERVER != 1 ]]; then
     SOCKERR=$(sed -n 's/^ *Socket errors: *//p' <<<"$WRK_OUT")
     [[ -n $RPS && -n $P99 ]] || server_fail "could not read wrk's output: $WRK_OUT"
     RSS_WRK=$(rss_mib)
+
+    # Small files, the common case: a 1 KiB file through its share link and
+    # its authenticated content route, keep-alive and one connection per
+    # request, each against GET /me in the same mode as its ceiling.
+    small_wrk() { # NAME ARGS...: wrk on a small-file case; appends "NAME RPS P99" to $DIR/small.txt
+        local name=$1 out
+        shift
+        run "$DIR/small.out" wrk -t2 -c50 -d"${SMALL_SECONDS}s" --latency "$@" || server_fail "wrk failed on $name"
+        out=$(cat "$DIR/small.out")
+        grep -q 'Non-2xx' <<<"$out" && server_fail "$name: non-2xx answers under wrk: $out"
+        echo "$name $(awk '/^Requests\/sec:/ { r = $2 } $1 == "99%" { p = $2 } END { print r, p }' <<<"$out")" >>"$DIR/small.txt"
+    }
+    head -c 1024 /dev/urandom >"$DIR/small.bin"
+    code=$(curl -sS -o "$DIR/small.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+        -T "$DIR/small.bin" "$URL/api/v1/files/small.bin") || server_fail "small upload failed"
+    [[ $code == 201 ]] || server_fail "small upload: HTTP $code"
+    SMALL_ID=$(json_field "$DIR/small.json" id)
+    code=$(curl -sS -o "$DIR/share.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+        -H 'Content-Type: application/json' -d "{\"file_id\":\"$SMALL_ID\"}" "$URL/api/v1/shares") ||
+        server_fail "creating a share failed"
+    [[ $code == 201 ]] || server_fail "share: HTTP $code"
+    SHARE_RAW="$(json_field "$DIR/share.json" url)/raw"
+    : >"$DIR/small.txt"
+    for mode in keep-alive close; do
+        conn=()
+        [[ $mode == close ]] && conn=(-H 'Connection: close')
+        log "wrk on small files ($mode)"
+        small_wrk "me/$mode" "${conn[@]}" -H "Authorization: Bearer $TOKEN" "$URL/api/v1/me"
+        small_wrk "share/$mode" "${conn[@]}" "$SHARE_RAW"
+        small_wrk "content/$mode" "${conn[@]}" -H "Authorization: Bearer $TOKEN" "$URL/api/v1/files/$SMALL_ID/content"
+    done
 
     if command -v b3sum >/dev/null 2>&1; then
         log "checking the stored hash with b3sum"
@@ -183,6 +238,7 @@ echo
 echo "Limits of this machine"
 printf '  %-40s %10s MB/s\n' "disk write (dd bs=1M conv=fsync)" "$DD"
 printf '  %-40s %10s MB/s\n' "upload to sink (curl -T)" "$SINK"
+printf '  %-40s %10s MB/s\n' "multipart upload to sink (curl -F)" "$SINK_MP"
 printf '  %-40s %10s MB/s\n' "download from sendfile (curl)" "$SENDFILE"
 if [[ $SKIP_SERVER == 1 ]]; then
     echo
@@ -195,6 +251,8 @@ printf '  %-40s %10s MB/s\n' "upload (PUT /api/v1/files/bench.bin)" "$UP"
 printf '  %-40s %10s MB/s\n' "download (GET /api/v1/files/ID/content)" "$DOWN"
 printf '  %-40s %10s MiB\n' "peak RSS after upload (VmHWM)" "$RSS_UP"
 printf '  %-40s %10s MiB\n' "peak RSS after download" "$RSS_DOWN"
+printf '  %-40s %10s MB/s\n' "multipart upload (POST /api/v1/files)" "$UP_MP"
+printf '  %-40s %10s MiB\n' "peak RSS after multipart upload" "$RSS_MP"
 printf '  %-40s %10s MiB\n' "peak RSS after wrk" "$RSS_WRK"
 printf '  %-40s %10s req/s, p99 %s\n' "GET /api/v1/me (wrk -t2 -c50 -d${WRK_SECONDS}s)" "$RPS" "$P99"
 [[ -z $NON2XX ]] || printf '  %-40s %10s  (req/s counts them: not a clean figure)\n' "  non-2xx responses" "$NON2XX"
@@ -203,14 +261,40 @@ printf '  %-40s %s\n' "content hash" "$HASH_CHECK"
 
 UP_LIMIT=$(awk -v a="$SINK" -v b="$DD" 'BEGIN { print (a < b) ? a : b }')
 UP_TARGET=$(awk -v l="$UP_LIMIT" 'BEGIN { printf "%.1f", 0.8 * l }')
+MP_LIMIT=$(awk -v a="$SINK_MP" -v b="$DD" 'BEGIN { print (a < b) ? a : b }')
+MP_TARGET=$(awk -v l="$MP_LIMIT" 'BEGIN { printf "%.1f", 0.8 * l }')
 DOWN_TARGET=$(awk -v l="$SENDFILE" 'BEGIN { printf "%.1f", 0.8 * l }')
 echo
 echo "Targets"
 printf '  %-52s %-32s %s\n' \
     "upload >= 80% of min(sink, dd) = $UP_TARGET MB/s" "$UP MB/s = $(pct "$UP" "$UP_LIMIT") of $UP_LIMIT" "$(verdict "$UP" "$UP_TARGET" ge)" \
     "download >= 80% of sendfile = $DOWN_TARGET MB/s" "$DOWN MB/s = $(pct "$DOWN" "$SENDFILE") of $SENDFILE" "$(verdict "$DOWN" "$DOWN_TARGET" ge)" \
-    "peak RSS (upload + download) <= 64 MiB" "$RSS_DOWN MiB" "$(verdict "$RSS_DOWN" 64 le)"
+    "multipart >= 80% of min(sink -F, dd) = $MP_TARGET MB/s" "$UP_MP MB/s = $(pct "$UP_MP" "$MP_LIMIT") of $MP_LIMIT" "$(verdict "$UP_MP" "$MP_TARGET" ge)" \
+    "peak RSS (uploads + download) <= 64 MiB" "$RSS_MP MiB" "$(verdict "$RSS_MP" 64 le)"
 printf '  %-52s %-32s %s\n' "GET /api/v1/me under wrk (no target)" "$RPS req/s, p99 $P99" "info"
+
+# Small files: keep-alive >= 0.8x GET /me with p99 <= 5 ms; with a connection
+# per request >= 1.5x the best peer's figure (microbin, 10,229 req/s, issue 15).
+echo
+echo "Small files (1 KiB, wrk -t2 -c50 -d${SMALL_SECONDS}s; ratio to GET /me in the same mode)"
+small() { awk -v n="$1" -v f="$2" '$1 == n { print $f }' "$DIR/small.txt"; }
+for mode in keep-alive close; do
+    me=$(small "me/$mode" 2)
+    printf '  %-52s %-32s %s\n' "GET /api/v1/me, $mode (the ceiling)" "$me req/s, p99 $(small "me/$mode" 3)" "info"
+    for case in share content; do
+        rps=$(small "$case/$mode" 2) p99=$(small "$case/$mode" 3)
+        ratio=$(awk -v a="$rps" -v b="$me" 'BEGIN { printf "%.2f", a / b }')
+        if [[ $mode == keep-alive ]]; then
+            p99_ms=$(awk -v p="$p99" 'BEGIN { v = p + 0; if (p ~ /us$/) v /= 1000; else if (p ~ /[0-9]s$/ && p !~ /ms$/) v *= 1000; print v }')
+            ok=$( [[ $(verdict "$ratio" 0.8 ge) == PASS && $(verdict "$p99_ms" 5 le) == PASS ]] && echo PASS || echo MISS)
+            label="$case $mode >= 0.8x me, p99 <= 5 ms"
+        else
+            ok=$(verdict "$rps" 15344 ge)
+            label="$case $mode >= 15,344 req/s (1.5x microbin)"
+        fi
+        printf '  %-52s %-32s %s\n' "$label" "$rps req/s = ${ratio}x, p99 $p99" "$ok"
+    done
+done
 
 # A wrong hash is a broken server, not a slow one.
 [[ $HASH_CHECK != MISMATCH* ]] || die "the server's content hash does not match b3sum"

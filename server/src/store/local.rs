@@ -10,16 +10,19 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use tokio_util::io::ReaderStream;
 
+use super::read_ahead::ReadAhead;
 use super::{BlobStream, Hashing, Slicer, Staged, WrittenBlob};
 
 /// Every this many bytes the writer asks the kernel to start writing them to
 /// disk, so the final fsync has little left to wait for and the disk works
 /// while the network does.
 const WRITEBACK_EVERY: u64 = 8 << 20;
-/// Downloads read the file in pieces this large.
-const READ_CHUNK: usize = 256 << 10;
+/// Downloads read the file in pieces this large, one read ahead of the
+/// socket (see `read_ahead`): at most two pieces per download in memory.
+const READ_PIECE: usize = 1 << 20;
+/// Reads up to this size are done whole, in one hop.
+const SMALL_READ: u64 = 256 << 10;
 
 /// The store folder.
 #[derive(Debug, Clone)]
@@ -189,8 +192,7 @@ impl LocalStore {
 
     /// `len` bytes of a blob from `start`, to stream out.
     pub async fn read_range(&self, hash: &str, start: u64, len: u64) -> io::Result<BlobStream> {
-        use tokio::io::{AsyncReadExt, AsyncSeekExt};
-        if len <= READ_CHUNK as u64 {
+        if len <= SMALL_READ {
             // The common case (a clip, a photo link): open and read on one
             // blocking hop instead of one for the open, each read and the
             // seek; the response then leaves in one write.
@@ -200,11 +202,7 @@ impl LocalStore {
                 .map_err(io::Error::other)??;
             return Ok(futures_util::stream::once(async move { Ok(bytes) }).boxed());
         }
-        let mut file = tokio::fs::File::open(self.blob_path(hash)).await?;
-        if start > 0 {
-            file.seek(io::SeekFrom::Start(start)).await?;
-        }
-        Ok(ReaderStream::with_capacity(file.take(len), READ_CHUNK).boxed())
+        Ok(ReadAhead::open(self.blob_path(hash), start, len, READ_PIECE).await?.boxed())
     }
 
     /// Removes a blob file.

@@ -9,6 +9,8 @@
 //! sharing the store. Nothing outside this module knows where a blob lives.
 
 mod local;
+mod read_ahead;
+mod recycle;
 mod s3;
 pub mod small;
 
@@ -341,11 +343,11 @@ impl Hashing {
 }
 
 /// Gathers chunks into slices of about [`SLICE`] bytes.
-struct Slicer(BytesMut);
+struct Slicer(BytesMut, recycle::Recycler);
 
 impl Slicer {
     fn new() -> Slicer {
-        Slicer(BytesMut::new())
+        Slicer(BytesMut::new(), recycle::Recycler::default())
     }
 
     /// Adds a chunk; returns a full slice when there is one. A big chunk
@@ -355,15 +357,28 @@ impl Slicer {
             return Some(chunk);
         }
         if self.0.capacity() == 0 {
-            self.0.reserve(SLICE);
+            self.0 = self.1.buffer(SLICE);
         }
-        self.0.extend_from_slice(&chunk);
-        (self.0.len() >= SLICE).then(|| self.0.split().freeze())
+        // Fill to exactly SLICE: growing the buffer would copy it.
+        let room = SLICE.saturating_sub(self.0.len());
+        if chunk.len() < room {
+            self.0.extend_from_slice(&chunk);
+            return None;
+        }
+        self.0.extend_from_slice(&chunk[..room]);
+        let full = self.rest();
+        let left = &chunk[room..];
+        if !left.is_empty() {
+            self.0 = self.1.buffer(SLICE.max(left.len()));
+            self.0.extend_from_slice(left);
+        }
+        Some(full)
     }
 
-    /// What is left.
+    /// What is left. The whole buffer goes (not a split-off part), so it
+    /// can come back once the writer drops it.
     fn rest(&mut self) -> Bytes {
-        self.0.split().freeze()
+        self.1.lend(std::mem::take(&mut self.0))
     }
 }
 
@@ -409,7 +424,9 @@ mod tests {
         let mut slicer = Slicer::new();
         assert!(slicer.push(Bytes::from(vec![1; 1000])).is_none());
         let full = slicer.push(Bytes::from(vec![2; SLICE])).expect("a full slice");
-        assert_eq!(full.len(), SLICE + 1000);
+        assert_eq!(full.len(), SLICE, "filled to exactly a slice");
+        assert!(full[..1000].iter().all(|&b| b == 1) && full[1000..].iter().all(|&b| b == 2));
+        assert_eq!(slicer.rest().as_ref(), &[2; 1000][..], "the rest of the chunk starts the next slice");
         let big = Bytes::from(vec![3; SLICE * 2]);
         assert_eq!(slicer.push(big.clone()).unwrap().as_ptr(), big.as_ptr(), "passed through uncopied");
         assert!(slicer.rest().is_empty());

@@ -236,12 +236,12 @@ impl TestServer {
         self.query_store(|store| async move { store.pending_uploads().await })
     }
 
-    /// A blob's bytes, read from the store.
-    pub fn blob_bytes(&self, hash: &str) -> Vec<u8> {
+    /// The first `len` bytes of a blob, read from the store.
+    pub fn blob_bytes(&self, hash: &str, len: u64) -> Vec<u8> {
         let hash = hash.to_string();
         self.query_store(move |store| async move {
             use futures_util::TryStreamExt;
-            let all = store.read_range(&hash, 0, u64::MAX >> 1).await?;
+            let all = store.read_range(&hash, 0, len).await?;
             let chunks: Vec<bytes::Bytes> = all.try_collect().await?;
             Ok(chunks.concat())
         })
