@@ -1,4 +1,5 @@
-//! The `AuthUser` extractor: Bearer JWTs and HTTP Basic, one DB lookup each.
+//! The `AuthUser` and `AuthFile` extractors: Bearer JWTs and HTTP Basic,
+//! one DB lookup each.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -13,8 +14,9 @@ use base64::Engine;
 use super::password::validate_username;
 use super::service::check_password;
 use super::tokens::TokenError;
-use crate::db::{now_ms, UserRow};
+use crate::db::{now_ms, FileRow, UserRow};
 use crate::error::ApiError;
+use crate::extract::ApiPath;
 use crate::state::AppState;
 
 /// How long verified Basic credentials are trusted without re-hashing.
@@ -82,36 +84,78 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await.expect("infallible");
-        let Some(header) = parts.headers.get(AUTHORIZATION) else {
-            return Err(ApiError::unauthorized(
-                "missing_credentials",
-                "sign in: send a Bearer token or HTTP Basic credentials",
-            ));
-        };
-        let value = header.to_str().map_err(|_| malformed())?;
-        let (scheme, rest) = value.split_once(' ').ok_or_else(malformed)?;
-        let rest = rest.trim();
-        if scheme.eq_ignore_ascii_case("bearer") {
-            bearer(state, rest).await
-        } else if scheme.eq_ignore_ascii_case("basic") {
-            // Browsers resend cached Basic credentials on their own; a form
-            // or script on another site must not get to use them.
-            if is_cross_site_write(parts, &state.config.public_url) {
-                return Err(ApiError::Forbidden {
-                    code: "cross_origin",
-                    message: "this request came from another site; Basic credentials only work from this one"
-                        .into(),
-                });
-            }
-            basic(state, rest, ip).await
-        } else {
-            Err(ApiError::unauthorized(
-                "unsupported_auth_scheme",
-                "use `Authorization: Bearer <token>` or HTTP Basic",
-            ))
-        }
+        Ok(authenticate(parts, state, None).await?.0)
     }
+}
+
+/// The signed-in user and the file named by the path's `{id}`: `file` is
+/// `None` when there is no such file or it is someone else's. With a Bearer
+/// token the session and the file come from one query (the content route
+/// is the busiest authenticated one).
+#[derive(Debug, Clone)]
+pub struct AuthFile {
+    /// Who is asking.
+    pub auth: AuthUser,
+    /// The id from the path.
+    pub id: String,
+    /// Their file of that id.
+    pub file: Option<FileRow>,
+}
+
+impl FromRequestParts<AppState> for AuthFile {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // Credentials are checked before the path, as with `AuthUser` and
+        // `ApiPath` side by side: a stranger learns nothing from a 400.
+        let path = ApiPath::<String>::from_request_parts(parts, state).await;
+        let id = path.as_ref().ok().map(|ApiPath(id)| id.as_str());
+        let (auth, file) = authenticate(parts, state, id).await?;
+        let ApiPath(id) = path?;
+        Ok(AuthFile { auth, id, file })
+    }
+}
+
+/// Checks the request's credentials; with `file_id`, also looks up that
+/// file of the user's.
+async fn authenticate(
+    parts: &mut Parts,
+    state: &AppState,
+    file_id: Option<&str>,
+) -> Result<(AuthUser, Option<FileRow>), ApiError> {
+    let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await.expect("infallible");
+    let Some(header) = parts.headers.get(AUTHORIZATION) else {
+        return Err(ApiError::unauthorized(
+            "missing_credentials",
+            "sign in: send a Bearer token or HTTP Basic credentials",
+        ));
+    };
+    let value = header.to_str().map_err(|_| malformed())?;
+    let (scheme, rest) = value.split_once(' ').ok_or_else(malformed)?;
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return session(state, rest, file_id).await;
+    }
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(ApiError::unauthorized(
+            "unsupported_auth_scheme",
+            "use `Authorization: Bearer <token>` or HTTP Basic",
+        ));
+    }
+    // Browsers resend cached Basic credentials on their own; a form or
+    // script on another site must not get to use them.
+    if is_cross_site_write(parts, &state.config.public_url) {
+        return Err(ApiError::Forbidden {
+            code: "cross_origin",
+            message: "this request came from another site; Basic credentials only work from this one".into(),
+        });
+    }
+    let auth = basic(state, rest, ip).await?;
+    let file = match file_id {
+        Some(id) => state.db.file_of(&auth.user.id, id).await?,
+        None => None,
+    };
+    Ok((auth, file))
 }
 
 /// An unsafe method sent by a browser on behalf of another site: the
@@ -143,6 +187,15 @@ fn malformed() -> ApiError {
 /// Authenticates an access token (also used for WebSocket query and
 /// subprotocol tokens).
 pub async fn bearer(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+    Ok(session(state, token, None).await?.0)
+}
+
+/// An access token's session, and with it the file `file_id` if given.
+async fn session(
+    state: &AppState,
+    token: &str,
+    file_id: Option<&str>,
+) -> Result<(AuthUser, Option<FileRow>), ApiError> {
     let claims = state.keys.verify(token).map_err(|e| match e {
         TokenError::Expired => {
             ApiError::unauthorized("token_expired", "the access token has expired; refresh it")
@@ -151,14 +204,15 @@ pub async fn bearer(state: &AppState, token: &str) -> Result<AuthUser, ApiError>
     })?;
     let session = state
         .db
-        .session(&claims.did, &claims.sub)
+        .session(&claims.did, &claims.sub, file_id)
         .await?
         .ok_or_else(|| ApiError::unauthorized("session_revoked", "this device has been signed out"))?;
     let now = now_ms();
     if now - session.last_seen_at > LAST_SEEN_RESOLUTION_MS {
         state.db.touch_device(&claims.did, now).await?;
     }
-    Ok(AuthUser { user: session.user, device_id: Some(claims.did), expires_at: Some(claims.exp) })
+    let auth = AuthUser { user: session.user, device_id: Some(claims.did), expires_at: Some(claims.exp) };
+    Ok((auth, session.file))
 }
 
 async fn basic(state: &AppState, encoded: &str, ip: IpAddr) -> Result<AuthUser, ApiError> {

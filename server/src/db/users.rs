@@ -2,6 +2,7 @@
 
 use sqlx::Row;
 
+use super::files::{file_from_prefixed_row, FileRow, FILE_COLUMNS_AS_F};
 use super::Database;
 
 /// A user as stored.
@@ -39,6 +40,8 @@ pub struct SessionRow {
     pub user: UserRow,
     /// Last seen of the device, ms.
     pub last_seen_at: i64,
+    /// The file asked for with the session, if it is the user's.
+    pub file: Option<FileRow>,
 }
 
 /// What presenting a refresh token found.
@@ -170,17 +173,27 @@ impl Database {
         tx.commit().await
     }
 
-    /// The user behind a device, if the device is still signed in.
-    pub async fn session(&self, device_id: &str, user_id: &str) -> Result<Option<SessionRow>, sqlx::Error> {
-        let row = sqlx::query(
-            "SELECT u.id, u.username, u.password_hash, u.is_admin, u.created_at, d.last_seen_at \
-             FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = $1 AND d.user_id = $2",
-        )
-        .bind(device_id)
-        .bind(user_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| SessionRow { user: user_from_row(&r), last_seen_at: r.get("last_seen_at") }))
+    /// The user behind a device, if the device is still signed in, and
+    /// with it the file `file_id` if it is the user's: the content route's
+    /// two lookups in one query.
+    pub async fn session(
+        &self,
+        device_id: &str,
+        user_id: &str,
+        file_id: Option<&str>,
+    ) -> Result<Option<SessionRow>, sqlx::Error> {
+        let sql = format!(
+            "SELECT u.id, u.username, u.password_hash, u.is_admin, u.created_at, d.last_seen_at, \
+             {FILE_COLUMNS_AS_F} FROM devices d JOIN users u ON u.id = d.user_id \
+             LEFT JOIN files f ON f.id = $3 AND f.user_id = d.user_id WHERE d.id = $1 AND d.user_id = $2"
+        );
+        let row =
+            sqlx::query(&sql).bind(device_id).bind(user_id).bind(file_id).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| SessionRow {
+            user: user_from_row(&r),
+            last_seen_at: r.get("last_seen_at"),
+            file: r.get::<Option<String>, _>("f_id").map(|_| file_from_prefixed_row(&r)),
+        }))
     }
 
     /// Records that a device was seen.

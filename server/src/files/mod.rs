@@ -248,7 +248,13 @@ pub async fn release_blobs(state: &AppState, hashes: Vec<String>) {
 
 /// One of the user's files: 404 if it is not theirs, 410 once expired.
 pub async fn owned_file(state: &AppState, user_id: &str, id: &str) -> ApiResult<FileRow> {
-    let row = state.db.file_of(user_id, id).await?.ok_or(ApiError::NotFound("file"))?;
+    live_file(state.db.file_of(user_id, id).await?)
+}
+
+/// A file row looked up for its owner (see [`owned_file`]) as an answer:
+/// 404 if there is none, 410 once expired.
+pub fn live_file(row: Option<FileRow>) -> ApiResult<FileRow> {
+    let row = row.ok_or(ApiError::NotFound("file"))?;
     if row.expires_at <= now_ms() {
         return Err(ApiError::Gone("file"));
     }

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use cloudbuffer_protocol::{ErrorBody, FileInfo};
 
-use crate::auth::AuthUser;
+use crate::auth::{AuthFile, AuthUser};
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiPath;
@@ -118,11 +118,10 @@ pub async fn get_file(
         (status = 410, body = ErrorBody), (status = 416, body = ErrorBody)))]
 pub async fn file_content(
     State(state): State<AppState>,
-    auth: AuthUser,
-    ApiPath(id): ApiPath<String>,
+    AuthFile { file, .. }: AuthFile,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let row = files::owned_file(&state, &auth.user.id, &id).await?;
+    let row = files::live_file(file)?;
     download::serve_file(&state, &row, &headers).await
 }
 
