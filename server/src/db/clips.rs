@@ -156,11 +156,20 @@ impl Database {
         Ok(rows.iter().map(clip_from_row).collect())
     }
 
-    /// The user's newest live clip.
-    pub async fn newest_clip(&self, user_id: &str, now: i64) -> Result<Option<ClipRow>, sqlx::Error> {
-        let sql = clip_sql("c.user_id = $1 AND c.expires_at > $2 ORDER BY c.seq DESC LIMIT 1");
+    /// The user's newest live clip, with its full text if it is a text
+    /// clip: `GET /buffer` sends it, so it comes in the same query.
+    pub async fn newest_clip_with_text(
+        &self,
+        user_id: &str,
+        now: i64,
+    ) -> Result<Option<(ClipRow, Option<String>)>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {CLIP_COLUMNS_AS_C}, c.text_content AS c_text, {FILE_COLUMNS_AS_F} FROM clips c \
+             LEFT JOIN files f ON f.id = c.file_id \
+             WHERE c.user_id = $1 AND c.expires_at > $2 ORDER BY c.seq DESC LIMIT 1"
+        );
         let row = sqlx::query(&sql).bind(user_id).bind(now).fetch_optional(&self.pool).await?;
-        Ok(row.as_ref().map(clip_from_row))
+        Ok(row.map(|r| (clip_from_row(&r), r.get("c_text"))))
     }
 
     /// A clip by id (expired or not); `user_id: None` for public share access.

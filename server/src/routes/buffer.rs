@@ -98,8 +98,8 @@ pub async fn get_buffer(
     auth: AuthUser,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    match state.db.newest_clip(&auth.user.id, now_ms()).await? {
-        Some(row) => clip_content_response(&state, &row, &headers).await,
+    match state.db.newest_clip_with_text(&auth.user.id, now_ms()).await? {
+        Some((row, text)) => clip_content_response(&state, &row, text, &headers).await,
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
 }
@@ -145,7 +145,7 @@ pub async fn clip_content(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let row = buffer::owned_clip(&state, &auth.user.id, &id).await?;
-    clip_content_response(&state, &row, &headers).await
+    clip_content_response(&state, &row, None, &headers).await
 }
 
 /// Delete one clip (a file clip's file stays under Files).
@@ -163,15 +163,20 @@ pub async fn delete_clip(
 
 /// A clip's content as a response: text as `text/plain`, files as their
 /// download (ranges, ETag, counted), both with `X-Data-Type` and `X-Clip-Id`.
+/// `text`: a text clip's content if already read, else it is looked up.
 pub async fn clip_content_response(
     state: &AppState,
     row: &ClipRow,
+    text: Option<String>,
     headers: &HeaderMap,
 ) -> ApiResult<Response> {
     let mut response = match &row.file {
         Some(file) => download::serve_file(state, file, headers).await?,
         None => {
-            let text = state.db.clip_text(&row.id).await?.unwrap_or_default();
+            let text = match text {
+                Some(text) => text,
+                None => state.db.clip_text(&row.id).await?.unwrap_or_default(),
+            };
             ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
         }
     };
