@@ -5,7 +5,8 @@
 #   limits  - disk write (dd, fsync), upload to a body sink, download via sendfile(2)
 #   server  - upload (PUT /api/v1/files/NAME), download (GET /api/v1/files/ID/content),
 #             peak RSS (VmHWM), GET /api/v1/me throughput/latency under wrk, and
-#             1 KiB files via a share link and the content route (keep-alive, close)
+#             small files: a 1 KiB file via its share link and its content route, a 1 KiB
+#             clip via GET /api/v1/buffer, a small PNG via the preview route (keep-alive, close)
 # and prints the figures, the ratios, and PASS/MISS per target. Misses are results, not
 # errors: exit status is 0 unless something actually failed.
 #
@@ -207,6 +208,26 @@ if [[ $SKIP_SERVER != 1 ]]; then
         server_fail "creating a share failed"
     [[ $code == 201 ]] || server_fail "share: HTTP $code"
     SHARE_RAW="$(json_field "$DIR/share.json" url)/raw"
+    # A 1 KiB text clip for GET /api/v1/buffer, and a small PNG shared for
+    # the share page's preview route.
+    head -c 768 /dev/urandom | base64 -w 0 | head -c 1024 >"$DIR/clip.txt"
+    code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" -H 'X-Data-Type: text' \
+        -T "$DIR/clip.txt" "$URL/api/v1/buffer") || server_fail "PUT /api/v1/buffer failed"
+    [[ $code == 201 ]] || server_fail "PUT /api/v1/buffer: HTTP $code"
+    python3 -c 'import sys, zlib, struct
+def chunk(kind, data): return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+raw = b"".join(b"\0" + bytes((x * 7 + y) % 256 for x in range(48)) for y in range(16))
+sys.stdout.buffer.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))' >"$DIR/small.png"
+    code=$(curl -sS -o "$DIR/png.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+        -T "$DIR/small.png" "$URL/api/v1/files/small.png") || server_fail "PNG upload failed"
+    [[ $code == 201 ]] || server_fail "PNG upload: HTTP $code"
+    code=$(curl -sS -o "$DIR/share.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+        -H 'Content-Type: application/json' -d "{\"file_id\":\"$(json_field "$DIR/png.json" id)\"}" "$URL/api/v1/shares") ||
+        server_fail "creating the PNG share failed"
+    [[ $code == 201 ]] || server_fail "PNG share: HTTP $code"
+    SHARE_PREVIEW="$(json_field "$DIR/share.json" url)/preview"
+    code=$(curl -sS -o /dev/null -w '%{http_code}' "$SHARE_PREVIEW") || server_fail "GET $SHARE_PREVIEW failed"
+    [[ $code == 200 ]] || server_fail "GET $SHARE_PREVIEW: HTTP $code"
     : >"$DIR/small.txt"
     for mode in keep-alive close; do
         conn=()
@@ -215,6 +236,8 @@ if [[ $SKIP_SERVER != 1 ]]; then
         small_wrk "me/$mode" "${conn[@]}" -H "Authorization: Bearer $TOKEN" "$URL/api/v1/me"
         small_wrk "share/$mode" "${conn[@]}" "$SHARE_RAW"
         small_wrk "content/$mode" "${conn[@]}" -H "Authorization: Bearer $TOKEN" "$URL/api/v1/files/$SMALL_ID/content"
+        small_wrk "buffer/$mode" "${conn[@]}" -H "Authorization: Bearer $TOKEN" "$URL/api/v1/buffer"
+        small_wrk "preview/$mode" "${conn[@]}" "$SHARE_PREVIEW"
     done
 
     if command -v b3sum >/dev/null 2>&1; then
@@ -281,7 +304,7 @@ small() { awk -v n="$1" -v f="$2" '$1 == n { print $f }' "$DIR/small.txt"; }
 for mode in keep-alive close; do
     me=$(small "me/$mode" 2)
     printf '  %-52s %-32s %s\n' "GET /api/v1/me, $mode (the ceiling)" "$me req/s, p99 $(small "me/$mode" 3)" "info"
-    for case in share content; do
+    for case in share content buffer preview; do
         rps=$(small "$case/$mode" 2) p99=$(small "$case/$mode" 3)
         ratio=$(awk -v a="$rps" -v b="$me" 'BEGIN { printf "%.2f", a / b }')
         if [[ $mode == keep-alive ]]; then
