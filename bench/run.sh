@@ -104,6 +104,26 @@ read -r code speed <"$DIR/curl.out"
 SINK_MP=$(to_mb "$speed")
 stop "$SINK_PID"
 
+# The floor of a stored upload: the same receive plus write and fsync into
+# this disk, in one process that does nothing else.
+log "curl upload to the storing sink (write + fsync)"
+"$BIN/sink" --bind 127.0.0.1:0 --file "$DIR/stored.bin" >"$DIR/sink.log" 2>&1 &
+SINK_PID=$!
+PIDS+=("$SINK_PID")
+SINK_ADDR=$(await_addr "$DIR/sink.log" "$SINK_PID") || die "storing sink did not start"
+store_sink() { # CURL-BODY-ARGS...: prints MB/s of one upload into the storing sink
+    run "$DIR/curl.out" curl -sS -o "$DIR/sink.resp" "$@" -w '%{http_code} %{speed_upload}\n' "http://$SINK_ADDR/upload" ||
+        die "curl upload to the storing sink failed"
+    read -r code speed <"$DIR/curl.out"
+    [[ $code == 200 ]] || die "storing sink: HTTP $code, $(head -c 200 "$DIR/sink.resp")"
+    rm -f -- "$DIR/stored.bin"
+    sync
+    to_mb "$speed"
+}
+STORE=$(store_sink -T "$FILE")
+STORE_MP=$(store_sink -F "file=@$FILE")
+stop "$SINK_PID"
+
 log "curl download from the sendfile server"
 "$BIN/sendfile" --bind 127.0.0.1:0 --file "$FILE" >"$DIR/sendfile.log" 2>&1 &
 SF_PID=$!
@@ -262,6 +282,8 @@ echo "Limits of this machine"
 printf '  %-40s %10s MB/s\n' "disk write (dd bs=1M conv=fsync)" "$DD"
 printf '  %-40s %10s MB/s\n' "upload to sink (curl -T)" "$SINK"
 printf '  %-40s %10s MB/s\n' "multipart upload to sink (curl -F)" "$SINK_MP"
+printf '  %-40s %10s MB/s\n' "upload to storing sink (write + fsync)" "$STORE"
+printf '  %-40s %10s MB/s\n' "multipart to storing sink" "$STORE_MP"
 printf '  %-40s %10s MB/s\n' "download from sendfile (curl)" "$SENDFILE"
 if [[ $SKIP_SERVER == 1 ]]; then
     echo
@@ -286,6 +308,8 @@ UP_LIMIT=$(awk -v a="$SINK" -v b="$DD" 'BEGIN { print (a < b) ? a : b }')
 UP_TARGET=$(awk -v l="$UP_LIMIT" 'BEGIN { printf "%.1f", 0.8 * l }')
 MP_LIMIT=$(awk -v a="$SINK_MP" -v b="$DD" 'BEGIN { print (a < b) ? a : b }')
 MP_TARGET=$(awk -v l="$MP_LIMIT" 'BEGIN { printf "%.1f", 0.8 * l }')
+ST_TARGET=$(awk -v l="$STORE" 'BEGIN { printf "%.1f", 0.8 * l }')
+STMP_TARGET=$(awk -v l="$STORE_MP" 'BEGIN { printf "%.1f", 0.8 * l }')
 DOWN_TARGET=$(awk -v l="$SENDFILE" 'BEGIN { printf "%.1f", 0.8 * l }')
 echo
 echo "Targets"
@@ -293,6 +317,8 @@ printf '  %-52s %-32s %s\n' \
     "upload >= 80% of min(sink, dd) = $UP_TARGET MB/s" "$UP MB/s = $(pct "$UP" "$UP_LIMIT") of $UP_LIMIT" "$(verdict "$UP" "$UP_TARGET" ge)" \
     "download >= 80% of sendfile = $DOWN_TARGET MB/s" "$DOWN MB/s = $(pct "$DOWN" "$SENDFILE") of $SENDFILE" "$(verdict "$DOWN" "$DOWN_TARGET" ge)" \
     "multipart >= 80% of min(sink -F, dd) = $MP_TARGET MB/s" "$UP_MP MB/s = $(pct "$UP_MP" "$MP_LIMIT") of $MP_LIMIT" "$(verdict "$UP_MP" "$MP_TARGET" ge)" \
+    "upload >= 80% of storing sink = $ST_TARGET MB/s" "$UP MB/s = $(pct "$UP" "$STORE") of $STORE" "$(verdict "$UP" "$ST_TARGET" ge)" \
+    "multipart >= 80% of storing sink -F = $STMP_TARGET MB/s" "$UP_MP MB/s = $(pct "$UP_MP" "$STORE_MP") of $STORE_MP" "$(verdict "$UP_MP" "$STMP_TARGET" ge)" \
     "peak RSS (uploads + download) <= 64 MiB" "$RSS_MP MiB" "$(verdict "$RSS_MP" 64 le)"
 printf '  %-52s %-32s %s\n' "GET /api/v1/me under wrk (no target)" "$RPS req/s, p99 $P99" "info"
 

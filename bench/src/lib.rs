@@ -162,8 +162,14 @@ impl Conn {
     }
 
     /// Reads and drops exactly `n` body bytes, with reads as large as the buffer.
-    pub fn discard(&mut self, mut n: u64) -> io::Result<()> {
+    pub fn discard(&mut self, n: u64) -> io::Result<()> {
+        self.consume(n, |_| Ok(()))
+    }
+
+    /// Reads the next `n` body bytes, handing each piece to `out`.
+    pub fn consume(&mut self, mut n: u64, mut out: impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
         let buffered = ((self.len - self.pos) as u64).min(n);
+        out(&self.buf[self.pos..self.pos + buffered as usize])?;
         self.pos += buffered as usize;
         n -= buffered;
         if n == 0 {
@@ -178,6 +184,7 @@ impl Conn {
             if got == 0 {
                 return Err(io::ErrorKind::UnexpectedEof.into());
             }
+            out(&self.buf[..got])?;
             n -= got as u64;
         }
         Ok(())
