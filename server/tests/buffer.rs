@@ -46,6 +46,13 @@ async fn a_text_clip_round_trips_like_the_seed_api() {
     let newest =
         server.as_user(&alice, Method::GET, "/api/v1/buffer").send().await.unwrap().text().await.unwrap();
     assert_eq!(newest, "second");
+    let with_basic = server.request(Method::GET, "/api/v1/buffer").basic_auth("alice", Some(&alice.password));
+    let with_basic = with_basic.send().await.unwrap();
+    assert_eq!(with_basic.headers()["x-clip-id"], posted["id"].as_str().unwrap());
+    assert_eq!(with_basic.text().await.unwrap(), "second", "Basic finds the newest clip too");
+    let bob = server.register("bob").await;
+    let theirs = server.as_user(&bob, Method::GET, "/api/v1/buffer").send().await.unwrap();
+    assert_eq!(theirs.status(), StatusCode::NO_CONTENT, "another user's buffer is not yours");
 
     let clips: Vec<Value> = server.clips(&alice).await;
     assert_eq!(clips.len(), 2);

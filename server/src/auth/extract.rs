@@ -1,5 +1,5 @@
-//! The `AuthUser` and `AuthFile` extractors: Bearer JWTs and HTTP Basic,
-//! one DB lookup each.
+//! The `AuthUser`, `AuthFile` and `AuthNewestClip` extractors: Bearer JWTs
+//! and HTTP Basic, one DB lookup each (for Bearer, with what the route needs).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -14,7 +14,7 @@ use base64::Engine;
 use super::password::validate_username;
 use super::service::check_password;
 use super::tokens::TokenError;
-use crate::db::{now_ms, FileRow, UserRow};
+use crate::db::{now_ms, Along, ClipRow, FileRow, UserRow};
 use crate::error::ApiError;
 use crate::extract::ApiPath;
 use crate::state::AppState;
@@ -84,7 +84,7 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Ok(authenticate(parts, state, None).await?.0)
+        Ok(authenticate(parts, state, Along::Nothing).await?.auth)
     }
 }
 
@@ -109,20 +109,44 @@ impl FromRequestParts<AppState> for AuthFile {
         // Credentials are checked before the path, as with `AuthUser` and
         // `ApiPath` side by side: a stranger learns nothing from a 400.
         let path = ApiPath::<String>::from_request_parts(parts, state).await;
-        let id = path.as_ref().ok().map(|ApiPath(id)| id.as_str());
-        let (auth, file) = authenticate(parts, state, id).await?;
+        let along = match &path {
+            Ok(ApiPath(id)) => Along::File(id),
+            Err(_) => Along::Nothing,
+        };
+        let found = authenticate(parts, state, along).await?;
         let ApiPath(id) = path?;
-        Ok(AuthFile { auth, id, file })
+        Ok(AuthFile { auth: found.auth, id, file: found.file })
     }
 }
 
-/// Checks the request's credentials; with `file_id`, also looks up that
-/// file of the user's.
-async fn authenticate(
-    parts: &mut Parts,
-    state: &AppState,
-    file_id: Option<&str>,
-) -> Result<(AuthUser, Option<FileRow>), ApiError> {
+/// The signed-in user and their newest live clip (with its text, for a
+/// text clip): `GET /buffer`, in one query with a Bearer token.
+#[derive(Debug, Clone)]
+pub struct AuthNewestClip {
+    /// Who is asking.
+    pub auth: AuthUser,
+    /// Their newest live clip and its text; `None` when the buffer is empty.
+    pub newest_clip: Option<(ClipRow, Option<String>)>,
+}
+
+impl FromRequestParts<AppState> for AuthNewestClip {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let found = authenticate(parts, state, Along::NewestClip(now_ms())).await?;
+        Ok(AuthNewestClip { auth: found.auth, newest_clip: found.newest_clip })
+    }
+}
+
+/// A request's user with what was asked for along (see [`Along`]).
+struct Found {
+    auth: AuthUser,
+    file: Option<FileRow>,
+    newest_clip: Option<(ClipRow, Option<String>)>,
+}
+
+/// Checks the request's credentials, and looks up what `along` asks for.
+async fn authenticate(parts: &mut Parts, state: &AppState, along: Along<'_>) -> Result<Found, ApiError> {
     let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await.expect("infallible");
     let Some(header) = parts.headers.get(AUTHORIZATION) else {
         return Err(ApiError::unauthorized(
@@ -134,7 +158,7 @@ async fn authenticate(
     let (scheme, rest) = value.split_once(' ').ok_or_else(malformed)?;
     let rest = rest.trim();
     if scheme.eq_ignore_ascii_case("bearer") {
-        return session(state, rest, file_id).await;
+        return session(state, rest, along).await;
     }
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(ApiError::unauthorized(
@@ -151,11 +175,15 @@ async fn authenticate(
         });
     }
     let auth = basic(state, rest, ip).await?;
-    let file = match file_id {
-        Some(id) => state.db.file_of(&auth.user.id, id).await?,
-        None => None,
-    };
-    Ok((auth, file))
+    let mut found = Found { auth, file: None, newest_clip: None };
+    match along {
+        Along::Nothing => {}
+        Along::File(id) => found.file = state.db.file_of(&found.auth.user.id, id).await?,
+        Along::NewestClip(now) => {
+            found.newest_clip = state.db.newest_clip_with_text(&found.auth.user.id, now).await?
+        }
+    }
+    Ok(found)
 }
 
 /// An unsafe method sent by a browser on behalf of another site: the
@@ -187,15 +215,11 @@ fn malformed() -> ApiError {
 /// Authenticates an access token (also used for WebSocket query and
 /// subprotocol tokens).
 pub async fn bearer(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
-    Ok(session(state, token, None).await?.0)
+    Ok(session(state, token, Along::Nothing).await?.auth)
 }
 
-/// An access token's session, and with it the file `file_id` if given.
-async fn session(
-    state: &AppState,
-    token: &str,
-    file_id: Option<&str>,
-) -> Result<(AuthUser, Option<FileRow>), ApiError> {
+/// An access token's session, with what `along` asks for.
+async fn session(state: &AppState, token: &str, along: Along<'_>) -> Result<Found, ApiError> {
     let claims = state.keys.verify(token).map_err(|e| match e {
         TokenError::Expired => {
             ApiError::unauthorized("token_expired", "the access token has expired; refresh it")
@@ -204,7 +228,7 @@ async fn session(
     })?;
     let session = state
         .db
-        .session(&claims.did, &claims.sub, file_id)
+        .session(&claims.did, &claims.sub, along)
         .await?
         .ok_or_else(|| ApiError::unauthorized("session_revoked", "this device has been signed out"))?;
     let now = now_ms();
@@ -212,7 +236,7 @@ async fn session(
         state.db.touch_device(&claims.did, now).await?;
     }
     let auth = AuthUser { user: session.user, device_id: Some(claims.did), expires_at: Some(claims.exp) };
-    Ok((auth, session.file))
+    Ok(Found { auth, file: session.file, newest_clip: session.newest_clip })
 }
 
 async fn basic(state: &AppState, encoded: &str, ip: IpAddr) -> Result<AuthUser, ApiError> {

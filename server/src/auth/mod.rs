@@ -8,4 +8,4 @@ pub mod ratelimit;
 pub mod service;
 pub mod tokens;
 
-pub use extract::{AuthFile, AuthUser, BasicCache, ClientIp};
+pub use extract::{AuthFile, AuthNewestClip, AuthUser, BasicCache, ClientIp};

@@ -28,7 +28,7 @@ pub use postgres::Listener;
 pub use removal::{PurgedFile, RemoveReason};
 pub use shares::{ShareRow, ShareWithItem};
 pub use stats::UsageRow;
-pub use users::{DeviceRow, RefreshOutcome, SessionRow, UserRow};
+pub use users::{Along, DeviceRow, RefreshOutcome, SessionRow, UserRow};
 
 /// A row, whatever the backend.
 pub(crate) type Row = AnyRow;

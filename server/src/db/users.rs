@@ -2,6 +2,7 @@
 
 use sqlx::Row;
 
+use super::clips::{clip_from_row, ClipRow, CLIP_COLUMNS_AS_C};
 use super::files::{file_from_prefixed_row, FileRow, FILE_COLUMNS_AS_F};
 use super::Database;
 
@@ -40,8 +41,24 @@ pub struct SessionRow {
     pub user: UserRow,
     /// Last seen of the device, ms.
     pub last_seen_at: i64,
-    /// The file asked for with the session, if it is the user's.
+    /// With [`Along::File`]: that file, if it is the user's.
     pub file: Option<FileRow>,
+    /// With [`Along::NewestClip`]: the user's newest live clip and, for a
+    /// text clip, its text.
+    pub newest_clip: Option<(ClipRow, Option<String>)>,
+}
+
+/// What a request needs besides its session, fetched in the same query:
+/// the busiest authenticated reads (`GET /files/{id}/content`, `GET
+/// /buffer`) then cost one query, like `GET /me`.
+#[derive(Debug, Clone, Copy)]
+pub enum Along<'a> {
+    /// Only the session.
+    Nothing,
+    /// The user's file of this id.
+    File(&'a str),
+    /// The user's newest clip still live at this time (ms).
+    NewestClip(i64),
 }
 
 /// What presenting a refresh token found.
@@ -173,27 +190,54 @@ impl Database {
         tx.commit().await
     }
 
-    /// The user behind a device, if the device is still signed in, and
-    /// with it the file `file_id` if it is the user's: the content route's
-    /// two lookups in one query.
+    /// The user behind a device, if the device is still signed in, with
+    /// what `along` asks for.
     pub async fn session(
         &self,
         device_id: &str,
         user_id: &str,
-        file_id: Option<&str>,
+        along: Along<'_>,
     ) -> Result<Option<SessionRow>, sqlx::Error> {
-        let sql = format!(
-            "SELECT u.id, u.username, u.password_hash, u.is_admin, u.created_at, d.last_seen_at, \
-             {FILE_COLUMNS_AS_F} FROM devices d JOIN users u ON u.id = d.user_id \
-             LEFT JOIN files f ON f.id = $3 AND f.user_id = d.user_id WHERE d.id = $1 AND d.user_id = $2"
-        );
-        let row =
-            sqlx::query(&sql).bind(device_id).bind(user_id).bind(file_id).fetch_optional(&self.pool).await?;
-        Ok(row.map(|r| SessionRow {
+        const SESSION: &str = "u.id, u.username, u.password_hash, u.is_admin, u.created_at, d.last_seen_at";
+        const FROM: &str = "FROM devices d JOIN users u ON u.id = d.user_id";
+        const WHERE: &str = "WHERE d.id = $1 AND d.user_id = $2";
+        let sql = match along {
+            Along::Nothing => format!("SELECT {SESSION} {FROM} {WHERE}"),
+            Along::File(_) => format!(
+                "SELECT {SESSION}, {FILE_COLUMNS_AS_F} {FROM} \
+                 LEFT JOIN files f ON f.id = $3 AND f.user_id = d.user_id {WHERE}"
+            ),
+            Along::NewestClip(_) => format!(
+                "SELECT {SESSION}, {CLIP_COLUMNS_AS_C}, c.text_content AS c_text, {FILE_COLUMNS_AS_F} {FROM} \
+                 LEFT JOIN clips c ON c.id = (SELECT id FROM clips \
+                     WHERE user_id = d.user_id AND expires_at > $3 ORDER BY seq DESC LIMIT 1) \
+                 LEFT JOIN files f ON f.id = c.file_id {WHERE}"
+            ),
+        };
+        let query = sqlx::query(&sql).bind(device_id).bind(user_id);
+        let query = match along {
+            Along::Nothing => query,
+            Along::File(id) => query.bind(id),
+            Along::NewestClip(now) => query.bind(now),
+        };
+        let Some(r) = query.fetch_optional(&self.pool).await? else { return Ok(None) };
+        let mut session = SessionRow {
             user: user_from_row(&r),
             last_seen_at: r.get("last_seen_at"),
-            file: r.get::<Option<String>, _>("f_id").map(|_| file_from_prefixed_row(&r)),
-        }))
+            file: None,
+            newest_clip: None,
+        };
+        match along {
+            Along::Nothing => {}
+            Along::File(_) => {
+                session.file = r.get::<Option<String>, _>("f_id").map(|_| file_from_prefixed_row(&r));
+            }
+            Along::NewestClip(_) => {
+                session.newest_clip =
+                    r.get::<Option<String>, _>("c_id").map(|_| (clip_from_row(&r), r.get("c_text")));
+            }
+        }
+        Ok(Some(session))
     }
 
     /// Records that a device was seen.

@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use cloudbuffer_protocol::{Clip, ErrorBody};
 
-use crate::auth::AuthUser;
+use crate::auth::{AuthNewestClip, AuthUser};
 use crate::buffer;
 use crate::db::{now_ms, ClipRow};
 use crate::error::{ApiError, ApiResult};
@@ -95,10 +95,10 @@ fn data_type(headers: &HeaderMap) -> ApiResult<DataType> {
     responses((status = 200, description = "the newest clip's content"), (status = 204, description = "empty")))]
 pub async fn get_buffer(
     State(state): State<AppState>,
-    auth: AuthUser,
+    AuthNewestClip { newest_clip, .. }: AuthNewestClip,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    match state.db.newest_clip_with_text(&auth.user.id, now_ms()).await? {
+    match newest_clip {
         Some((row, text)) => clip_content_response(&state, &row, text, &headers).await,
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }

@@ -216,7 +216,9 @@ impl Live {
     async fn still_signed_in(&self) -> bool {
         let user_id = &self.user.user.id;
         match &self.user.device_id {
-            Some(device) => !matches!(self.state.db.session(device, user_id, None).await, Ok(None)),
+            Some(device) => {
+                !matches!(self.state.db.session(device, user_id, crate::db::Along::Nothing).await, Ok(None))
+            }
             None => match self.state.db.user_by_id(user_id).await {
                 Ok(Some(user)) => user.password_hash == self.user.user.password_hash,
                 Ok(None) => false,
