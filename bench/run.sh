@@ -85,43 +85,36 @@ DD=$(mbps "$BYTES" $((t1 - t0)))
 rm -f -- "$DIR/dd.bin"
 sync
 
-log "curl upload to the sink"
-"$BIN/sink" --bind 127.0.0.1:0 >"$DIR/sink.log" 2>&1 &
-SINK_PID=$!
-PIDS+=("$SINK_PID")
-SINK_ADDR=$(await_addr "$DIR/sink.log" "$SINK_PID") || die "sink did not start"
-run "$DIR/curl.out" curl -sS -o "$DIR/sink.resp" -T "$FILE" -w '%{http_code} %{speed_upload}\n' "http://$SINK_ADDR/upload" ||
-    die "curl upload to the sink failed"
-read -r code speed <"$DIR/curl.out"
-[[ $code == 200 && $(cat "$DIR/sink.resp") == "received $BYTES" ]] ||
-    die "sink: HTTP $code, $(head -c 200 "$DIR/sink.resp")"
-SINK=$(to_mb "$speed")
-log "curl multipart upload to the sink"
-run "$DIR/curl.out" curl -sS -o "$DIR/sink.resp" -F "file=@$FILE" -w '%{http_code} %{speed_upload}\n' "http://$SINK_ADDR/upload" ||
-    die "curl multipart upload to the sink failed"
-read -r code speed <"$DIR/curl.out"
-[[ $code == 200 ]] || die "sink (multipart): HTTP $code, $(head -c 200 "$DIR/sink.resp")"
-SINK_MP=$(to_mb "$speed")
+start_sink() { # [--file PATH]: starts the sink; sets SINK_PID, SINK_ADDR
+    "$BIN/sink" --bind 127.0.0.1:0 "$@" >"$DIR/sink.log" 2>&1 &
+    SINK_PID=$!
+    PIDS+=("$SINK_PID")
+    SINK_ADDR=$(await_addr "$DIR/sink.log" "$SINK_PID") || die "sink did not start"
+}
+sink_upload() { # CURL-BODY-ARGS...: one upload to the sink; prints curl's MB/s, leaves the answer in sink.resp
+    local code speed
+    run "$DIR/curl.out" curl -sS -o "$DIR/sink.resp" "$@" -w '%{http_code} %{speed_upload}\n' "http://$SINK_ADDR/upload" ||
+        die "curl upload to the sink failed"
+    read -r code speed <"$DIR/curl.out"
+    [[ $code == 200 ]] || die "sink: HTTP $code, $(head -c 200 "$DIR/sink.resp")"
+    to_mb "$speed"
+}
+
+log "curl upload and multipart upload to the sink"
+start_sink
+SINK=$(sink_upload -T "$FILE")
+[[ $(cat "$DIR/sink.resp") == "received $BYTES" ]] || die "sink: $(head -c 200 "$DIR/sink.resp") (expected received $BYTES)"
+SINK_MP=$(sink_upload -F "file=@$FILE")
 stop "$SINK_PID"
 
 # The floor of a stored upload: the same receive plus write and fsync into
 # this disk, in one process that does nothing else.
 log "curl upload to the storing sink (write + fsync)"
-"$BIN/sink" --bind 127.0.0.1:0 --file "$DIR/stored.bin" >"$DIR/sink.log" 2>&1 &
-SINK_PID=$!
-PIDS+=("$SINK_PID")
-SINK_ADDR=$(await_addr "$DIR/sink.log" "$SINK_PID") || die "storing sink did not start"
-store_sink() { # CURL-BODY-ARGS...: prints MB/s of one upload into the storing sink
-    run "$DIR/curl.out" curl -sS -o "$DIR/sink.resp" "$@" -w '%{http_code} %{speed_upload}\n' "http://$SINK_ADDR/upload" ||
-        die "curl upload to the storing sink failed"
-    read -r code speed <"$DIR/curl.out"
-    [[ $code == 200 ]] || die "storing sink: HTTP $code, $(head -c 200 "$DIR/sink.resp")"
-    rm -f -- "$DIR/stored.bin"
-    sync
-    to_mb "$speed"
-}
-STORE=$(store_sink -T "$FILE")
-STORE_MP=$(store_sink -F "file=@$FILE")
+start_sink --file "$DIR/stored.bin"
+STORE=$(sink_upload -T "$FILE")
+rm -f -- "$DIR/stored.bin" && sync
+STORE_MP=$(sink_upload -F "file=@$FILE")
+rm -f -- "$DIR/stored.bin" && sync
 stop "$SINK_PID"
 
 log "curl download from the sendfile server"

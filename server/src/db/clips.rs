@@ -77,6 +77,18 @@ pub(super) const CLIP_COLUMNS_AS_C: &str =
      substr(c.text_content, 1, 200) AS c_preview, c.origin_device_id AS c_origin, \
      c.created_at AS c_created_at, c.expires_at AS c_expires_at";
 
+/// [`CLIP_COLUMNS_AS_C`] with the whole text as `c_text` and the clip's
+/// file as `f_` columns: what sending a clip's content needs. Read back
+/// with [`clip_with_text_from_row`].
+pub(super) fn clip_with_text_columns() -> String {
+    format!("{CLIP_COLUMNS_AS_C}, c.text_content AS c_text, {FILE_COLUMNS_AS_F}")
+}
+
+/// A clip and its text (None for a file clip) from [`clip_with_text_columns`].
+pub(super) fn clip_with_text_from_row(row: &SqlRow) -> (ClipRow, Option<String>) {
+    (clip_from_row(row), row.get("c_text"))
+}
+
 fn clip_sql(filter: &str) -> String {
     format!("SELECT {CLIP_COLUMNS_AS_C}, {FILE_COLUMNS_AS_F} FROM clips c LEFT JOIN files f ON f.id = c.file_id WHERE {filter}")
 }
@@ -164,12 +176,12 @@ impl Database {
         now: i64,
     ) -> Result<Option<(ClipRow, Option<String>)>, sqlx::Error> {
         let sql = format!(
-            "SELECT {CLIP_COLUMNS_AS_C}, c.text_content AS c_text, {FILE_COLUMNS_AS_F} FROM clips c \
-             LEFT JOIN files f ON f.id = c.file_id \
-             WHERE c.user_id = $1 AND c.expires_at > $2 ORDER BY c.seq DESC LIMIT 1"
+            "SELECT {} FROM clips c LEFT JOIN files f ON f.id = c.file_id \
+             WHERE c.user_id = $1 AND c.expires_at > $2 ORDER BY c.seq DESC LIMIT 1",
+            clip_with_text_columns()
         );
         let row = sqlx::query(&sql).bind(user_id).bind(now).fetch_optional(&self.pool).await?;
-        Ok(row.map(|r| (clip_from_row(&r), r.get("c_text"))))
+        Ok(row.as_ref().map(clip_with_text_from_row))
     }
 
     /// A clip by id (expired or not); `user_id: None` for public share access.

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::clips::{clip_from_row, ClipRow, CLIP_COLUMNS_AS_C};
+use super::clips::{clip_with_text_columns, clip_with_text_from_row, ClipRow};
 use super::files::{file_from_prefixed_row, FileRow, FILE_COLUMNS_AS_F};
 use super::Database;
 
@@ -208,10 +208,11 @@ impl Database {
                  LEFT JOIN files f ON f.id = $3 AND f.user_id = d.user_id {WHERE}"
             ),
             Along::NewestClip(_) => format!(
-                "SELECT {SESSION}, {CLIP_COLUMNS_AS_C}, c.text_content AS c_text, {FILE_COLUMNS_AS_F} {FROM} \
+                "SELECT {SESSION}, {} {FROM} \
                  LEFT JOIN clips c ON c.id = (SELECT id FROM clips \
                      WHERE user_id = d.user_id AND expires_at > $3 ORDER BY seq DESC LIMIT 1) \
-                 LEFT JOIN files f ON f.id = c.file_id {WHERE}"
+                 LEFT JOIN files f ON f.id = c.file_id {WHERE}",
+                clip_with_text_columns()
             ),
         };
         let query = sqlx::query(&sql).bind(device_id).bind(user_id);
@@ -233,8 +234,7 @@ impl Database {
                 session.file = r.get::<Option<String>, _>("f_id").map(|_| file_from_prefixed_row(&r));
             }
             Along::NewestClip(_) => {
-                session.newest_clip =
-                    r.get::<Option<String>, _>("c_id").map(|_| (clip_from_row(&r), r.get("c_text")));
+                session.newest_clip = r.get::<Option<String>, _>("c_id").map(|_| clip_with_text_from_row(&r));
             }
         }
         Ok(Some(session))
