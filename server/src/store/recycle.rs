@@ -1,6 +1,6 @@
 //! Reusing the big buffers of a transfer.
 //!
-//! Uploads gather the body into 256 KiB slices and downloads read 1 MiB
+//! Uploads gather the body into 256 KiB slices and downloads read 256 KiB
 //! pieces. Allocated fresh each time, glibc hands such blocks back to the
 //! kernel when they are freed and takes new zeroed pages for the next one:
 //! a page fault for every 4 KiB moved (measured: 262,000 faults per GiB,
