@@ -82,7 +82,7 @@ pub struct Tokens {
 }
 
 /// One signed-in device of the user.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Device {
     /// Device id.
@@ -97,6 +97,32 @@ pub struct Device {
     pub last_seen_at: OffsetDateTime,
     /// True for the device making this request.
     pub current: bool,
+}
+
+/// A one-time pairing URL for adding a phone (`POST /api/v1/pairings`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Pairing {
+    /// `<base>/app/#pair=<code>`: opening it signs a browser in as a new device.
+    pub url: String,
+    /// When the code stops working.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Seconds the code is valid from now.
+    pub expires_in: u64,
+    /// A QR code of `url`, as an SVG document.
+    pub qr_svg: String,
+}
+
+/// Redeems a pairing code (`POST /api/v1/auth/pair`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PairRequest {
+    /// The code from the pairing URL's fragment.
+    pub code: String,
+    /// A label for the new device.
+    #[serde(default)]
+    pub device_name: Option<String>,
 }
 
 /// The limits that apply to a user.
@@ -381,6 +407,18 @@ pub enum Event {
     ShareRevoked {
         /// Share token.
         token: String,
+    },
+    /// A device of the user signed in (a phone was paired, say).
+    #[serde(rename = "device.added")]
+    DeviceAdded {
+        /// The device.
+        device: Device,
+    },
+    /// A device of the user signed out or was revoked.
+    #[serde(rename = "device.removed")]
+    DeviceRemoved {
+        /// Device id.
+        id: String,
     },
     /// The user's usage changed.
     #[serde(rename = "stats")]
