@@ -1,0 +1,147 @@
+// Moving things: text and files to the buffer (with progress and Cancel),
+// clips to this device's clipboard, files to its downloads.
+import { api, upload, encodeFilename, ApiError } from "./api.js";
+import { $, humanBytes, utf8Length } from "./util.js";
+import * as views from "./views.js";
+
+/** Hooks set by app.js: say(text) for good news, fail(error) for bad. */
+export const notify = { say() {}, fail() {} };
+
+/** Sends text to every device as a text clip. */
+export async function sendText(text) {
+  const clip = await api("PUT", "/buffer", { body: text, headers: { "x-data-type": "text", "content-type": "text/plain; charset=utf-8" } });
+  views.added(clip);
+  return clip;
+}
+
+// --- uploads: one at a time, in a queue, one progress bar ---------------------------------
+
+const queue = [];
+let current = null;
+
+/** Queues files for upload as file clips; resolves, per file, to true or the error that stopped it. */
+export function uploadFiles(files) {
+  const jobs = [...files].map((file) => new Promise((resolve) => queue.push({ file, resolve })));
+  if (!current) next();
+  return Promise.all(jobs);
+}
+
+function next() {
+  const job = queue.shift();
+  current = job || null;
+  if (!job) { $("#upload").hidden = true; return; }
+  const { file, resolve } = job;
+  const max = views.limits() && views.limits().max_file_bytes;
+  // Checked here so nobody waits for a 2 GB upload only to read "too large".
+  if (max && file.size > max) {
+    const error = new ApiError(413, "file_too_large", `“${file.name}” is ${humanBytes(file.size)}; this server takes files up to ${humanBytes(max)}.`);
+    notify.fail(error);
+    resolve(error);
+    return next();
+  }
+  $("#upload").hidden = false;
+  $("#upload-name").textContent = `Uploading ${file.name || "file"}${queue.length ? ` (${queue.length} more waiting)` : ""}`;
+  const bar = $("#upload-progress");
+  bar.value = 0;
+  bar.max = 1;
+  $("#upload-detail").textContent = `0 % · 0 of ${humanBytes(file.size)}`;
+  job.transfer = upload("PUT", "/buffer", file, {
+    "x-data-type": "file",
+    "x-filename": encodeFilename(file.name),
+    "content-type": file.type || "application/octet-stream",
+  }, (sent, total) => {
+    bar.value = total ? sent / total : 0;
+    $("#upload-detail").textContent = `${Math.floor(100 * bar.value)} % · ${humanBytes(sent)} of ${humanBytes(total)}`;
+  });
+  job.transfer.done.then((clip) => {
+    views.added(clip);
+    notify.say(`Sent ${file.name || "the file"}`);
+    resolve(true);
+  }, (e) => {
+    if (e.code !== "aborted") notify.fail(e);
+    resolve(e);
+  }).finally(next);
+}
+
+/** Cancels the upload in progress and everything waiting. */
+export function cancelUploads() {
+  for (const job of queue.splice(0)) job.resolve(new ApiError(0, "aborted", "Upload cancelled."));
+  if (current && current.transfer) current.transfer.abort();
+  notify.say("Upload cancelled");
+}
+
+// --- the clipboard ------------------------------------------------------------------
+
+/**
+ * Copies text that may still be on its way (a Promise). Safari only lets a
+ * page write the clipboard during the tap, so the Promise goes into a
+ * ClipboardItem at once where that exists; plain http:// on a LAN address
+ * has no navigator.clipboard at all, hence the execCommand fallback.
+ */
+export async function copyText(textPromise) {
+  if (navigator.clipboard && window.ClipboardItem && navigator.clipboard.write) {
+    try {
+      const blob = textPromise.then((t) => new Blob([t], { type: "text/plain" }));
+      await navigator.clipboard.write([new ClipboardItem({ "text/plain": blob })]);
+      return;
+    } catch { /* denied or unsupported here: try the others */ }
+  }
+  const text = await textPromise;
+  if (navigator.clipboard && navigator.clipboard.writeText) {
+    try { await navigator.clipboard.writeText(text); return; } catch { /* fall back */ }
+  }
+  if (!copyWithSelection(text)) throw new Error("This browser did not let the page copy.");
+}
+
+function copyWithSelection(text) {
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.className = "offscreen";
+  document.body.append(area);
+  const focused = document.activeElement;
+  area.select();
+  area.setSelectionRange(0, text.length);
+  let ok = false;
+  try { ok = document.execCommand("copy"); } catch { ok = false; }
+  area.remove();
+  if (focused && focused.focus) focused.focus({ preventScroll: true });
+  return ok;
+}
+
+/** A tap on a clip: text goes to the clipboard, a file downloads. */
+export async function useClip(clip) {
+  if (clip.kind === "file") return clip.file ? download(clip.file) : notify.fail(new Error("That file is gone."));
+  // The preview is the first 200 characters: when it is all of the text,
+  // copy without a round trip.
+  const whole = clip.preview != null && utf8Length(clip.preview) === clip.size;
+  const text = whole ? Promise.resolve(clip.preview)
+    : api("GET", `/buffer/clips/${encodeURIComponent(clip.id)}/content`, { raw: true }).then((r) => r.text());
+  try {
+    await copyText(text);
+    notify.say("Copied to the clipboard");
+  } catch (e) {
+    notify.fail(e instanceof ApiError ? e : new Error("Could not copy: this browser did not allow it."));
+  }
+}
+
+/**
+ * Downloads need the Authorization header, which a plain link cannot send:
+ * fetch the bytes into a Blob and save that through a blob: URL.
+ */
+export async function download(file) {
+  try {
+    notify.say(`Downloading ${file.name}…`);
+    const res = await api("GET", `/files/${encodeURIComponent(file.id)}/content`, { raw: true });
+    const url = URL.createObjectURL(await res.blob());
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = file.name;
+    a.className = "offscreen";
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    notify.say(`Saved ${file.name}`);
+  } catch (e) { notify.fail(e); }
+}

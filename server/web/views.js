@@ -1,0 +1,210 @@
+// What the signed-in screen shows: the clipboard history, the files, the
+// usage figures, and the share dialog. Lists are kept in memory and changed
+// by events, so a live update never refetches everything.
+import { api } from "./api.js";
+import { $, el, humanBytes, humanDuration, secondsUntil, ago, extBadge } from "./util.js";
+
+const state = { clips: [], files: [], stats: null, limits: null, loading: false, queued: [] };
+
+/** The app's hooks: copy a clip, download a file, say something. Set by app.js. */
+export const actions = { copyClip() {}, download() {}, say() {}, fail() {} };
+
+// --- loading and events -----------------------------------------------------------
+
+/** Loads everything again (after sign-in and after every reconnect, to catch up). */
+export async function reload() {
+  state.loading = true;
+  state.queued = [];
+  try {
+    const [clips, files, stats] = await Promise.all([api("GET", "/buffer/clips"), api("GET", "/files"), api("GET", "/stats")]);
+    Object.assign(state, { clips, files, stats });
+    // Events that arrived while the lists were on their way may be newer than them.
+    for (const event of state.queued) apply(event, false);
+  } finally {
+    state.loading = false;
+    state.queued = [];
+  }
+  renderAll();
+}
+
+export function setLimits(limits) { state.limits = limits; }
+export const limits = () => state.limits;
+
+/** One message from the events socket. */
+export function onEvent(event) {
+  if (state.loading) state.queued.push(event);
+  apply(event, true);
+}
+
+function apply(event, render) {
+  const without = (list, id) => list.filter((x) => x.id !== id);
+  switch (event.type) {
+    case "clip.created":
+      state.clips = [event.clip, ...without(state.clips, event.clip.id)];
+      if (render) renderClips();
+      break;
+    case "clip.deleted":
+      state.clips = without(state.clips, event.id);
+      if (render) renderClips();
+      break;
+    case "file.created":
+      state.files = [event.file, ...without(state.files, event.file.id)];
+      if (render) renderFiles();
+      break;
+    case "file.deleted":
+      state.files = without(state.files, event.id);
+      if (render) renderFiles();
+      break;
+    case "stats":
+      state.stats = event.stats;
+      if (render) renderStats();
+      break;
+    case "device.added":
+      if (render) actions.say(`New device signed in: ${event.device.name}`);
+      break;
+  }
+}
+
+/** A clip this page made: shown at once, even when the live connection is down. */
+export function added(clip) {
+  apply({ type: "clip.created", clip }, true);
+  if (clip.file) apply({ type: "file.created", file: clip.file }, true);
+}
+
+export function clear() {
+  Object.assign(state, { clips: [], files: [], stats: null });
+  renderAll();
+}
+
+/** Marks the lists as possibly out of date (offline) or current again. */
+export function setStale(stale) {
+  for (const id of ["#clips-section", "#files-section", "#stats-section"]) $(id).classList.toggle("stale", stale);
+}
+
+// --- rendering -----------------------------------------------------------------------
+
+function renderAll() { renderClips(); renderFiles(); renderStats(); }
+
+const clipTitle = (clip) => clip.kind === "file" && clip.file ? clip.file.name : clip.preview || "(empty text)";
+const sizeText = (clip) => clip.kind === "file" ? humanBytes(clip.size) : `${clip.size} ${clip.size === 1 ? "byte" : "bytes"}`;
+
+function renderClips() {
+  const list = $("#clip-list");
+  list.replaceChildren(...state.clips.map((clip) => {
+    const title = clipTitle(clip);
+    const file = clip.kind === "file";
+    return el("li", { class: "item", dataset: { id: clip.id, kind: clip.kind, testid: "clip" } },
+      el("span", { class: "badge", text: file ? extBadge(title) : "TXT", "aria-hidden": "true" }),
+      el("button", { class: "main", type: "button", "aria-label": `${file ? "Download" : "Copy"}: ${title}`, onclick: () => actions.copyClip(clip) },
+        el("span", { class: file ? "title" : "title text", text: title }),
+        el("span", { class: "meta" }, `${sizeText(clip)} · `, el("time", { datetime: clip.created_at, class: "ago", text: ago(clip.created_at) }),
+          ` · ${file ? "tap to download" : "tap to copy"}`)),
+      el("div", { class: "actions" },
+        el("button", { class: "small", type: "button", text: "Share", "aria-label": `Share ${title}`, onclick: () => openShare({ clip_id: clip.id }, title) }),
+        el("button", { class: "small danger", type: "button", text: "Delete", "aria-label": `Delete clip ${title}`, onclick: () => removeClip(clip) })));
+  }));
+  $("#clips-empty").hidden = state.clips.length > 0;
+}
+
+function renderFiles() {
+  const list = $("#file-list");
+  list.replaceChildren(...state.files.map((file) => el("li", { class: "item", dataset: { id: file.id, testid: "file" } },
+    el("span", { class: "badge", text: extBadge(file.name), "aria-hidden": "true" }),
+    el("div", { class: "main" },
+      el("span", { class: "title", text: file.name }),
+      el("span", { class: "meta" }, `${humanBytes(file.size)} · `, el("span", { class: "expiry", dataset: { expires: file.expires_at } }))),
+    el("div", { class: "actions" },
+      el("button", { class: "small", type: "button", text: "Download", "aria-label": `Download ${file.name}`, onclick: () => actions.download(file) }),
+      el("button", { class: "small", type: "button", text: "Share", "aria-label": `Share ${file.name}`, onclick: () => openShare({ file_id: file.id }, file.name) }),
+      el("button", { class: "small danger delete", type: "button", text: "Delete", "aria-label": `Delete ${file.name}`, onclick: (e) => removeFile(file, e.currentTarget) })))));
+  $("#files-empty").hidden = state.files.length > 0;
+  tick();
+}
+
+function renderStats() {
+  const s = state.stats;
+  const box = $("#stats");
+  if (!s) { box.replaceChildren(); return; }
+  const meter = (label, value, max, text) => el("div", { class: "stat" },
+    el("dt", { text: label }), el("dd", { text }),
+    el("progress", { max: String(Math.max(max, 1)), value: String(Math.min(value, max)), "aria-label": `${label}: ${text}` }));
+  const figure = (label, text) => el("div", { class: "stat" }, el("dt", { text: label }), el("dd", { text }));
+  box.replaceChildren(
+    meter("Storage", s.bytes_used, s.quota_bytes, `${humanBytes(s.bytes_used)} of ${humanBytes(s.quota_bytes)}`),
+    meter("Files", s.files, s.max_files, `${s.files} of ${s.max_files}`),
+    figure("Clips", String(s.clips)),
+    figure("Active links", String(s.shares_active)),
+    figure("Downloads", String(s.downloads)));
+}
+
+/** Countdowns and "3 min ago", once a second. */
+export function tick() {
+  for (const node of document.querySelectorAll("#file-list .expiry")) {
+    const left = secondsUntil(node.dataset.expires);
+    node.textContent = left > 0 ? `expires in ${humanDuration(left)}` : "expired";
+    node.classList.toggle("soon", left < 600);
+  }
+  for (const node of document.querySelectorAll("#clip-list .ago")) node.textContent = ago(node.getAttribute("datetime"));
+}
+
+// --- actions --------------------------------------------------------------------------
+
+async function removeClip(clip) {
+  try {
+    await api("DELETE", `/buffer/clips/${encodeURIComponent(clip.id)}`);
+    apply({ type: "clip.deleted", id: clip.id }, true);
+    actions.say("Clip deleted");
+  } catch (e) { actions.fail(e); }
+}
+
+// A file goes from every device, so the first tap only arms the button
+// (no confirm(): it would block the page and a WebDriver test alike).
+async function removeFile(file, button) {
+  if (!button.classList.contains("armed")) {
+    button.classList.add("armed");
+    button.textContent = "Really delete?";
+    setTimeout(() => { button.classList.remove("armed"); button.textContent = "Delete"; }, 4000);
+    return;
+  }
+  try {
+    await api("DELETE", `/files/${encodeURIComponent(file.id)}`);
+    apply({ type: "file.deleted", id: file.id }, true);
+    actions.say(`Deleted ${file.name}`);
+  } catch (e) { actions.fail(e); }
+}
+
+// The share dialog: the link, a Copy button and its QR code (an <img> from
+// this server, so CSP's img-src 'self' covers it).
+let opener = null;
+async function openShare(target, name) {
+  opener = document.activeElement;
+  const dialog = $("#share-dialog");
+  $("#share-name").textContent = name;
+  $("#share-error").textContent = "";
+  $("#share-result").hidden = true;
+  $("#share-wait").hidden = false;
+  dialog.showModal();
+  try {
+    const share = await api("POST", "/shares", { json: target });
+    $("#share-url").value = share.url;
+    $("#share-qr").src = new URL(share.qr_svg_url, location.href).pathname;
+    $("#share-qr").alt = `QR code for the link to ${name}`;
+    $("#share-expires").textContent = `Works for ${humanDuration(share.time_left)}; anyone with the link can download it.`;
+    $("#share-result").hidden = false;
+    $("#share-copy").focus();
+  } catch (e) {
+    $("#share-error").textContent = e.message;
+  } finally {
+    $("#share-wait").hidden = true;
+  }
+}
+
+export function initShareDialog(copyText) {
+  const dialog = $("#share-dialog");
+  $("#share-close").addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => { $("#share-qr").removeAttribute("src"); if (opener) opener.focus(); });
+  $("#share-copy").addEventListener("click", async () => {
+    try { await copyText(Promise.resolve($("#share-url").value)); actions.say("Link copied"); }
+    catch { $("#share-url").select(); actions.say("Select the link and copy it"); }
+  });
+}
