@@ -1,6 +1,7 @@
 //! Cloud Buffer client: the HTTP API client ([`Client`]), streaming
 //! transfers with progress and resume, the saved session, the clipboard
-//! sync engine ([`sync`]) and folder watching ([`watch`]).
+//! sync engine ([`sync`]), folder watching ([`watch`]) and adding a phone
+//! ([`pairing`]).
 //!
 //! Every call returns a [`ClientError`] whose message a person can act on.
 
@@ -11,6 +12,7 @@ pub mod error;
 pub mod live;
 pub mod names;
 mod ops;
+pub mod pairing;
 pub mod session;
 pub mod sync;
 pub mod transfer;
@@ -21,4 +23,5 @@ pub use device_tokens::DeviceTokens;
 pub use error::{ClientError, Result};
 pub use names::{printable, safe_file_name};
 pub use ops::QrFormat;
+pub use pairing::{is_loopback_url, loopback_warning};
 pub use session::{Session, SessionStore};

@@ -48,6 +48,23 @@ pub enum Command {
     Stats(JsonArgs),
     /// List the devices signed in to your account, or sign one out
     Devices(DevicesArgs),
+    /// Add a phone: show a one-time link and QR code to scan, and wait until the phone uses it
+    ///
+    /// Scan the QR code with the phone's camera (or open the link on the phone):
+    /// Cloud Buffer's web app opens there, signed in to your account as a new
+    /// device, with no password to type. The code works once, for 5 minutes.
+    ///
+    /// The link is printed on standard output, with the QR code when that is a
+    /// terminal. Then the command waits until a phone uses the code, prints
+    /// "Paired: NAME" and exits with 0, or exits with 1 when the code expires.
+    /// `cloudbuffer devices` lists the phone; `cloudbuffer devices revoke ID`
+    /// signs it out.
+    ///
+    /// The phone must be able to reach the server: a link that starts with
+    /// 127.0.0.1 or localhost only works on this machine (the command says
+    /// so). Start the server with `--bind 0.0.0.0 --public-url
+    /// http://LAN-ADDRESS:8080`, or with `scripts/run-server.sh --lan`.
+    Pair(PairArgs),
     /// Keep this machine's clipboard in sync, in the foreground
     Sync(SyncArgs),
     /// Print a shell completion script (e.g. `cloudbuffer completions bash > ~/.local/share/bash-completion/completions/cloudbuffer`)
@@ -207,6 +224,19 @@ pub enum DevicesAction {
 }
 
 #[derive(Debug, Args)]
+pub struct PairArgs {
+    /// Print the link (and QR code) and exit, without waiting for the phone
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Always draw the QR code (by default only when standard output is a terminal)
+    #[arg(long, conflicts_with = "no_qr")]
+    pub qr: bool,
+    /// Never draw the QR code
+    #[arg(long)]
+    pub no_qr: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct SyncArgs {
     /// Upload files that appear in this folder once they stop changing
     #[arg(long, value_name = "DIR")]
@@ -248,5 +278,8 @@ mod tests {
         assert!(Cli::try_parse_from(["cloudbuffer", "send"]).is_err());
         assert!(Cli::try_parse_from(["cloudbuffer", "send", "f", "--no-share", "--once"]).is_err());
         assert!(Cli::try_parse_from(["cloudbuffer", "copy", "x", "--file", "f"]).is_err());
+        assert!(Cli::try_parse_from(["cloudbuffer", "pair", "--qr", "--no-qr"]).is_err());
+        let cli = Cli::try_parse_from(["cloudbuffer", "pair", "--no-wait"]).unwrap();
+        assert!(matches!(cli.command, Command::Pair(PairArgs { no_wait: true, .. })));
     }
 }

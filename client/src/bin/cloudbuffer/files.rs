@@ -101,6 +101,7 @@ fn print_share(share: &Share, options: &ShareOptions) -> CliResult {
         details.push("password protected".into());
     }
     note!("{}", details.join(" · "));
+    crate::pair::warn_if_loopback(&share.url);
     Ok(())
 }
 
@@ -270,5 +271,9 @@ pub async fn shares(context: &Context, args: SharesArgs) -> CliResult {
         })
         .collect();
     let header = ["URL", "STATE", "EXPIRES", "DOWNLOADS", "PASSWORD", "ITEM"];
-    out!("{}", table(&header, &rows).trim_end())
+    out!("{}", table(&header, &rows).trim_end())?;
+    if let Some(active) = shares.iter().find(|s| s.state == ShareState::Active) {
+        crate::pair::warn_if_loopback(&active.url);
+    }
+    Ok(())
 }

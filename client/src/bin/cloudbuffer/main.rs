@@ -11,6 +11,7 @@ mod download;
 mod files;
 mod format;
 mod http;
+mod pair;
 mod sync;
 mod ui;
 
@@ -155,6 +156,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Login(args) => account::login(&context, args).await,
         Command::Logout => account::logout(&context).await,
         Command::Devices(args) => account::devices(&context, args).await,
+        Command::Pair(args) => pair::pair(&context, args).await,
         Command::Stats(args) => account::stats(&context, args).await,
         Command::Copy(args) => clipboard::copy(&context, args).await,
         Command::Paste(args) => clipboard::paste(&context, args).await,
