@@ -91,7 +91,8 @@ pub async fn launch_with_tcp_listener(
     let tally = tokio::spawn(crate::tally::run(state.clone(), cancel.clone()));
     let relay = crate::events::relay::start(state.clone(), cancel.clone()).await;
     let app = make_app(state.clone());
-    tracing::info!(address = %listener.local_addr()?, public_url = %state.config.public_url, "serving");
+    let public_url = state.config.public_url.as_deref().unwrap_or("(each request's Host)");
+    tracing::info!(address = %listener.local_addr()?, public_url, "serving");
     let closing = state.shutdown.clone();
     tokio::spawn(async move {
         shutdown.await;

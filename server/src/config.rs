@@ -64,9 +64,12 @@ pub struct Settings {
     /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB` [default: SQLite file cloudbuffer.db in the data dir]
     #[arg(long, env = "CLOUDBUFFER_DATABASE_URL", global = true)]
     pub database_url: String,
-    /// Base URL of share links and QR codes, as phones will reach it [default: http://<bind>]
+    /// Base URL of share links, QR codes and pairing URLs, as phones will reach it [default: the address each request came in through (its Host header)]
     #[arg(long, env = "CLOUDBUFFER_PUBLIC_URL", global = true)]
     pub public_url: String,
+    /// Reverse proxies whose X-Forwarded-Proto and X-Forwarded-Host headers are believed when --public-url is not set: comma-separated addresses or CIDR ranges, e.g. 127.0.0.1,10.0.0.0/8 [default: none]
+    #[arg(long, env = "CLOUDBUFFER_TRUSTED_PROXIES", global = true)]
+    pub trusted_proxies: String,
     /// Where blobs live: `s3://BUCKET[/PREFIX]` for an S3-compatible bucket [default: <data-dir>/store]
     #[arg(long, env = "CLOUDBUFFER_STORE_URL", global = true)]
     pub store_url: String,
@@ -136,8 +139,11 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Database URL.
     pub database_url: String,
-    /// Public base URL without a trailing slash.
-    pub public_url: String,
+    /// Public base URL without a trailing slash, when configured; else
+    /// links follow each request's address (`crate::public_url`).
+    pub public_url: Option<String>,
+    /// Proxies whose `X-Forwarded-*` headers are believed.
+    pub trusted_proxies: Vec<crate::public_url::IpRange>,
     /// Where blobs live.
     pub store: crate::store::StoreLocation,
     /// Age of leftovers the orphan sweep may remove from a shared store.
@@ -206,6 +212,14 @@ pub enum ConfigError {
         /// Why.
         reason: &'static str,
     },
+    /// A list-valued setting does not parse.
+    #[error("invalid setting {name}: {reason}")]
+    InvalidText {
+        /// The setting.
+        name: &'static str,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Settings {
@@ -225,7 +239,9 @@ impl Settings {
             .database_url
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("cloudbuffer.db").display()));
         let public_url =
-            self.public_url.unwrap_or_else(|| format!("http://{bind}")).trim_end_matches('/').to_string();
+            self.public_url.map(|url| url.trim_end_matches('/').to_string()).filter(|u| !u.is_empty());
+        let trusted_proxies = crate::public_url::parse_ranges(self.trusted_proxies.as_deref().unwrap_or(""))
+            .map_err(|reason| ConfigError::InvalidText { name: "trusted_proxies", reason })?;
         // Upper bounds keep every later `as i64`, `* 1000` and `now + life` far
         // from overflowing.
         let bounded = |name, value: u64, max: u64, reason| {
@@ -262,6 +278,7 @@ impl Settings {
             data_dir,
             database_url,
             public_url,
+            trusted_proxies,
             store,
             orphan_grace: std::time::Duration::from_secs(seconds(
                 "orphan_grace_seconds",
@@ -311,6 +328,12 @@ pub fn check_jwt_secret(secret: &[u8]) -> Result<(), &'static str> {
 }
 
 impl Config {
+    /// The base URL of links when neither `--public-url` nor the request
+    /// says better: the listen address.
+    pub fn fallback_url(&self) -> String {
+        format!("http://{}", self.bind)
+    }
+
     /// A configuration for tests and embedding: defaults around `data_dir`.
     pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Config {
         Settings { data_dir: Some(data_dir.into()), ..Settings::default() }

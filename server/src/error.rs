@@ -38,6 +38,9 @@ pub enum ApiError {
     /// Unknown, or belongs to someone else.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// Unknown, with a code of its own (code, message).
+    #[error("{1}")]
+    NotFoundWith(&'static str, &'static str),
     /// The route exists but not for this method.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -83,6 +86,9 @@ pub enum ApiError {
     /// Rate limited; retry after this many seconds.
     #[error("too many attempts; retry in {0} s")]
     TooManyRequests(u64),
+    /// Too many pairing codes waiting to be used for one account.
+    #[error("too many pairing codes at once")]
+    TooManyPairings,
     /// Too many uploads of one user at once; retry after this many seconds.
     #[error("too many uploads at once; retry in {0} s")]
     TooManyUploads(u64),
@@ -135,6 +141,7 @@ impl ApiError {
             Unauthorized { code, message } => (StatusCode::UNAUTHORIZED, code, message.clone()),
             Forbidden { code, message } => (StatusCode::FORBIDDEN, code, message.clone()),
             NotFound(what) => (StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
+            NotFoundWith(code, message) => (StatusCode::NOT_FOUND, code, message.to_string()),
             MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
@@ -157,6 +164,11 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_requests",
                 format!("too many attempts; try again in {secs} s"),
+            ),
+            TooManyPairings => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_pairings",
+                "this account has too many unused pairing codes; use one or wait 5 minutes".into(),
             ),
             TooManyUploads(secs) => (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -226,6 +238,9 @@ impl IntoResponse for ApiError {
         match &self {
             ApiError::TooManyRequests(secs) | ApiError::TooManyUploads(secs) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
+            }
+            ApiError::TooManyPairings => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("300"));
             }
             ApiError::Database(e) if crate::db::is_unavailable(e) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));

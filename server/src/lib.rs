@@ -19,6 +19,7 @@ pub mod hub;
 pub mod ids;
 pub mod metrics;
 pub mod page;
+pub mod public_url;
 pub mod qr;
 pub mod routes;
 pub mod serve;
@@ -28,6 +29,7 @@ pub mod stats;
 pub mod store;
 pub mod sweeper;
 pub mod tally;
+pub mod web;
 
 pub use app::{launch_with_tcp_listener, make_app, shutdown_signal};
 pub use config::{Config, Settings};

@@ -47,6 +47,8 @@ pub struct Shared {
     pub instance_id: String,
     /// A hash to verify against for unknown users (constant-time-ish login).
     pub dummy_hash: String,
+    /// The web app's files.
+    pub web: crate::web::WebApp,
 }
 
 impl Deref for AppState {
@@ -160,6 +162,7 @@ impl AppState {
             instance_id: crate::ids::random_hex(8),
             shutdown: Default::default(),
             dummy_hash,
+            web: crate::web::WebApp::from_env(),
         })))
     }
 }

@@ -43,6 +43,8 @@ pub async fn sweep_once(state: &AppState) -> Result<usize, sqlx::Error> {
     state.db.purge_old_shares(now_ms()).await?;
     // Sign-in budgets refill within a minute; an hour untouched is full.
     state.db.purge_rate_buckets(now_ms() - 3_600_000).await?;
+    // Spent and expired pairing codes answer 410 for a day, then 404.
+    state.db.purge_pairings(now_ms() - 86_400_000).await?;
     // Blobs left unreferenced by a crash or by the admin command line.
     files::release_blobs(state, state.db.dead_blobs().await?).await;
     Ok(total)

@@ -122,6 +122,11 @@ impl Attempts {
         }
     }
 
+    /// Takes one attempt at redeeming a pairing code from `ip`.
+    pub async fn pairing(&self, ip: IpAddr) -> Result<(), ApiError> {
+        self.take(&self.per_pair, Key::new("pair", &[&ip_bytes(&ip)]), 1.0).await
+    }
+
     /// Takes one registration attempt from `ip`.
     pub async fn register(&self, ip: IpAddr) -> Result<(), ApiError> {
         self.take(&self.per_pair, Key::new("register", &[&ip_bytes(&ip)]), 1.0).await

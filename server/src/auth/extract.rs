@@ -168,7 +168,7 @@ async fn authenticate(parts: &mut Parts, state: &AppState, along: Along<'_>) -> 
     }
     // Browsers resend cached Basic credentials on their own; a form or
     // script on another site must not get to use them.
-    if is_cross_site_write(parts, &state.config.public_url) {
+    if is_cross_site_write(parts, state.config.public_url.as_deref()) {
         return Err(ApiError::Forbidden {
             code: "cross_origin",
             message: "this request came from another site; Basic credentials only work from this one".into(),
@@ -189,7 +189,7 @@ async fn authenticate(parts: &mut Parts, state: &AppState, along: Along<'_>) -> 
 /// An unsafe method sent by a browser on behalf of another site: the
 /// browser says so (`Sec-Fetch-Site`), or the `Origin` is neither this
 /// request's `Host` nor the public URL.
-fn is_cross_site_write(parts: &Parts, public_url: &str) -> bool {
+fn is_cross_site_write(parts: &Parts, public_url: Option<&str>) -> bool {
     if parts.method.is_safe() {
         return false;
     }
@@ -205,7 +205,7 @@ fn is_cross_site_write(parts: &Parts, public_url: &str) -> bool {
     };
     let Some(from) = authority(origin) else { return true };
     let host = header("host").map(str::to_ascii_lowercase);
-    host.as_deref() != Some(from.as_str()) && authority(public_url).as_deref() != Some(from.as_str())
+    host.as_deref() != Some(from.as_str()) && public_url.and_then(authority).as_deref() != Some(from.as_str())
 }
 
 fn malformed() -> ApiError {

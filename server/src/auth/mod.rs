@@ -3,6 +3,7 @@
 
 pub mod attempts;
 pub mod extract;
+pub mod pairing;
 pub mod password;
 pub mod ratelimit;
 pub mod service;

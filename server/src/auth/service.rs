@@ -112,15 +112,33 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> Result<Tokens, Ap
 }
 
 async fn start_session(state: &AppState, user_id: &str, name: Option<&str>) -> Result<Tokens, ApiError> {
-    let now = now_ms();
-    let device = DeviceRow { id: ids::new_id(), name: device_name(name), created_at: now, last_seen_at: now };
-    let refresh_token = ids::random_token(32);
+    let (device, refresh_token) = new_device(name);
     state.db.create_device(user_id, &device, &refresh_token_hash(&refresh_token)).await?;
+    device_added(state, user_id, &device).await;
     Ok(tokens(state, user_id, &device.id, refresh_token))
 }
 
+/// A device about to sign in, named from `name`, and its first refresh token.
+pub(super) fn new_device(name: Option<&str>) -> (DeviceRow, String) {
+    let now = now_ms();
+    let device = DeviceRow { id: ids::new_id(), name: device_name(name), created_at: now, last_seen_at: now };
+    (device, ids::random_token(32))
+}
+
+/// Tells the user's other devices that `device` signed in.
+pub(super) async fn device_added(state: &AppState, user_id: &str, device: &DeviceRow) {
+    let device = cloudbuffer_protocol::Device {
+        id: device.id.clone(),
+        name: device.name.clone(),
+        created_at: crate::db::to_time(device.created_at),
+        last_seen_at: crate::db::to_time(device.last_seen_at),
+        current: false,
+    };
+    crate::events::notify(state, user_id, vec![cloudbuffer_protocol::Event::DeviceAdded { device }]).await;
+}
+
 /// A fresh token pair, with a device token for the sign-in.
-fn tokens(state: &AppState, user_id: &str, device_id: &str, refresh_token: String) -> Tokens {
+pub(super) fn tokens(state: &AppState, user_id: &str, device_id: &str, refresh_token: String) -> Tokens {
     let life = state.config.access_token_seconds;
     Tokens {
         access_token: state.keys.issue(user_id, device_id, now_ms() / 1000, life),

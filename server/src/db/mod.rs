@@ -10,6 +10,7 @@
 mod buckets;
 mod clips;
 mod files;
+mod pairings;
 mod postgres;
 mod removal;
 mod secrets;
@@ -24,6 +25,7 @@ use time::OffsetDateTime;
 
 pub use clips::{ClipRow, NewClip};
 pub use files::{DownloadCounts, FileRow, NewFile, StoreOutcome};
+pub use pairings::PairOutcome;
 pub use postgres::Listener;
 pub use removal::{PurgedFile, RemoveReason};
 pub use shares::{ShareRow, ShareWithItem};

@@ -338,7 +338,7 @@ impl Database {
     }
 }
 
-async fn insert_refresh(
+pub(super) async fn insert_refresh(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     token_hash: &str,
     device_id: &str,

@@ -46,6 +46,7 @@ border:1px solid var(--line);border-radius:12px;background:var(--field);color:in
 background:var(--field);border:1px solid var(--line);color:var(--muted);font-size:1.6rem;font-weight:700}
 .muted{color:var(--muted)}
 .note{margin:16px 4px 0;font-size:.9rem;color:var(--muted);text-align:center}
+.note a{color:var(--accent)}
 "#;
 
 /// A whole page: `title` (shown as "title · Cloud Buffer") and the body.
@@ -67,6 +68,7 @@ pub fn page(title: &str, body: Markup) -> Markup {
                 main {
                     p.brand { "Cloud Buffer" }
                     (body)
+                    p.note { a href="/app/" { "Open Cloud Buffer" } " — send text and files from this phone" }
                 }
             }
         }

@@ -4,12 +4,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use cloudbuffer_protocol::{Credentials, Device, ErrorBody, RefreshRequest, Tokens};
+use cloudbuffer_protocol::{
+    Credentials, Device, ErrorBody, Event, PairRequest, Pairing, RefreshRequest, Tokens,
+};
 
-use crate::auth::{service, AuthUser, ClientIp};
+use crate::auth::{pairing, service, AuthUser, ClientIp};
 use crate::db::to_time;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
+use crate::public_url::BaseUrl;
 use crate::state::AppState;
 
 /// The routes of this module.
@@ -19,6 +22,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/refresh", post(refresh))
         .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/auth/pair", post(pair))
+        .route("/api/v1/pairings", post(create_pairing))
         .route("/api/v1/devices", get(list_devices))
         .route("/api/v1/devices/{id}", delete(revoke_device))
 }
@@ -66,9 +71,41 @@ pub async fn refresh(
 pub async fn logout(State(state): State<AppState>, auth: AuthUser) -> ApiResult<StatusCode> {
     if let Some(device) = &auth.device_id {
         state.db.delete_device(&auth.user.id, device).await?;
-        crate::events::sign_out(&state, &auth.user.id, device).await;
+        signed_out(&state, &auth.user.id, device).await;
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Closes a signed-out device's live connections and tells the others.
+async fn signed_out(state: &AppState, user_id: &str, device_id: &str) {
+    crate::events::sign_out(state, user_id, device_id).await;
+    crate::events::notify(state, user_id, vec![Event::DeviceRemoved { id: device_id.to_string() }]).await;
+}
+
+/// A one-time pairing URL (valid 5 minutes) that signs a phone in to this
+/// account as a new device, with its QR code.
+#[utoipa::path(post, path = "/api/v1/pairings", tag = "auth", security(("bearer" = []), ("basic" = [])),
+    responses((status = 201, body = Pairing), (status = 401, body = ErrorBody),
+        (status = 429, description = "too many unused codes", body = ErrorBody)))]
+pub async fn create_pairing(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    BaseUrl(base): BaseUrl,
+) -> ApiResult<(StatusCode, Json<Pairing>)> {
+    Ok((StatusCode::CREATED, Json(pairing::create(&state, &auth.user.id, &base).await?)))
+}
+
+/// Redeem a pairing code: sign in as a new device of the code's account.
+#[utoipa::path(post, path = "/api/v1/auth/pair", tag = "auth", request_body = PairRequest,
+    responses((status = 200, body = Tokens), (status = 404, description = "unknown code", body = ErrorBody),
+        (status = 410, description = "used or expired code", body = ErrorBody),
+        (status = 429, description = "too many attempts", body = ErrorBody)))]
+pub async fn pair(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(request): ApiJson<PairRequest>,
+) -> ApiResult<Json<Tokens>> {
+    Ok(Json(pairing::redeem(&state, request, ip).await?))
 }
 
 /// The user's signed-in devices.
@@ -100,7 +137,7 @@ pub async fn revoke_device(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     if state.db.delete_device(&auth.user.id, &id).await? {
-        crate::events::sign_out(&state, &auth.user.id, &id).await;
+        signed_out(&state, &auth.user.id, &id).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("device"))

@@ -9,6 +9,7 @@ pub mod ops;
 pub mod page;
 pub mod shares;
 pub mod user;
+pub mod web;
 
 use axum::Router;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .merge(shares::router())
         .merge(page::router())
         .merge(ops::router())
+        .merge(web::router())
 }
 
 /// The OpenAPI description of the API.
@@ -34,7 +36,8 @@ pub fn router() -> Router<AppState> {
 #[openapi(
     info(title = "Cloud Buffer", description = "Self-hosted clipboard and file buffer. Errors always have the shape `{\"error\":{\"code\",\"message\"}}`."),
     paths(
-        auth::register, auth::login, auth::refresh, auth::logout, auth::list_devices, auth::revoke_device,
+        auth::register, auth::login, auth::refresh, auth::logout, auth::pair, auth::create_pairing,
+        auth::list_devices, auth::revoke_device,
         user::me, user::stats, user::admin_stats,
         files::upload_multipart, files::upload_raw, files::list_files, files::get_file, files::file_content,
         files::delete_file,

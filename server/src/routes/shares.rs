@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::auth::{AuthUser, ClientIp};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
+use crate::public_url::BaseUrl;
 use crate::state::AppState;
 use crate::{qr, shares};
 
@@ -33,16 +34,21 @@ pub fn router() -> Router<AppState> {
 pub async fn create_share(
     State(state): State<AppState>,
     auth: AuthUser,
+    BaseUrl(base): BaseUrl,
     ApiJson(request): ApiJson<CreateShare>,
 ) -> ApiResult<(StatusCode, Json<Share>)> {
-    Ok((StatusCode::CREATED, Json(shares::create(&state, &auth.user.id, request).await?)))
+    Ok((StatusCode::CREATED, Json(shares::create(&state, &auth.user.id, request, &base).await?)))
 }
 
 /// The user's share links, newest first, in every state.
 #[utoipa::path(get, path = "/api/v1/shares", tag = "shares", security(("bearer" = []), ("basic" = [])),
     responses((status = 200, body = Vec<Share>)))]
-pub async fn list_shares(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<Vec<Share>>> {
-    Ok(Json(shares::list(&state, &auth.user.id).await?))
+pub async fn list_shares(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    BaseUrl(base): BaseUrl,
+) -> ApiResult<Json<Vec<Share>>> {
+    Ok(Json(shares::list(&state, &auth.user.id, &base).await?))
 }
 
 /// Revoke a share link.
@@ -141,8 +147,12 @@ pub async fn preview(
 #[utoipa::path(get, path = "/s/{token}/qr.svg", tag = "shares",
     params(("token" = String, Path, description = "share token")),
     responses((status = 200, description = "image/svg+xml"), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
-pub async fn qr_svg(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> ApiResult<Response> {
-    let url = share_url(&state, &token).await?;
+pub async fn qr_svg(
+    State(state): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    ApiPath(token): ApiPath<String>,
+) -> ApiResult<Response> {
+    let url = share_url(&state, &base, &token).await?;
     let svg = qr::svg(&url).map_err(ApiError::Internal)?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "private, max-age=300")], svg)
         .into_response())
@@ -152,16 +162,20 @@ pub async fn qr_svg(State(state): State<AppState>, ApiPath(token): ApiPath<Strin
 #[utoipa::path(get, path = "/s/{token}/qr.png", tag = "shares",
     params(("token" = String, Path, description = "share token")),
     responses((status = 200, description = "image/png"), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
-pub async fn qr_png(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> ApiResult<Response> {
-    let url = share_url(&state, &token).await?;
+pub async fn qr_png(
+    State(state): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    ApiPath(token): ApiPath<String>,
+) -> ApiResult<Response> {
+    let url = share_url(&state, &base, &token).await?;
     let png = qr::png(&url).map_err(ApiError::Internal)?;
     Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "private, max-age=300")], png)
         .into_response())
 }
 
 /// The absolute URL of a usable share (404 unknown, 410 dead).
-async fn share_url(state: &AppState, token: &str) -> ApiResult<String> {
+async fn share_url(state: &AppState, base: &str, token: &str) -> ApiResult<String> {
     let resolved = shares::resolve(state, token).await?;
     shares::require_active(&resolved)?;
-    Ok(format!("{}/s/{}", state.config.public_url, resolved.row.token))
+    Ok(format!("{base}/s/{}", resolved.row.token))
 }

@@ -55,10 +55,10 @@ pub fn share_state(row: &ShareRow, item_exists: bool, now: i64) -> ShareState {
     }
 }
 
-/// The wire form of a share.
-pub fn share_info(state: &AppState, resolved: &Resolved, now: i64) -> Share {
+/// The wire form of a share, its links under `base` (see [`crate::public_url`]).
+pub fn share_info(base: &str, resolved: &Resolved, now: i64) -> Share {
     let row = &resolved.row;
-    let url = format!("{}/s/{}", state.config.public_url, row.token);
+    let url = format!("{base}/s/{}", row.token);
     Share {
         token: row.token.clone(),
         qr_svg_url: format!("{url}/qr.svg"),
@@ -80,8 +80,8 @@ fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::unprocessable(code, message)
 }
 
-/// Creates a share of one of the user's files or clips.
-pub async fn create(state: &AppState, user_id: &str, request: CreateShare) -> ApiResult<Share> {
+/// Creates a share of one of the user's files or clips, its links under `base`.
+pub async fn create(state: &AppState, user_id: &str, request: CreateShare, base: &str) -> ApiResult<Share> {
     let now = now_ms();
     let (file, clip) = match (&request.file_id, &request.clip_id) {
         (Some(id), None) => (Some(owned_file(state, user_id, id).await?), None),
@@ -131,13 +131,13 @@ pub async fn create(state: &AppState, user_id: &str, request: CreateShare) -> Ap
     };
     state.db.insert_share(&row).await?;
     let resolved = Resolved { row, file, clip, state: ShareState::Active };
-    let share = share_info(state, &resolved, now);
+    let share = share_info(base, &resolved, now);
     events::notify(state, user_id, vec![Event::ShareCreated { share: share.clone() }]).await;
     Ok(share)
 }
 
 /// The user's shares, newest first, with their items (three queries).
-pub async fn list(state: &AppState, user_id: &str) -> ApiResult<Vec<Share>> {
+pub async fn list(state: &AppState, user_id: &str, base: &str) -> ApiResult<Vec<Share>> {
     let now = now_ms();
     state.settle_counts().await;
     let rows = state.db.list_shares(user_id).await?;
@@ -158,7 +158,7 @@ pub async fn list(state: &AppState, user_id: &str) -> ApiResult<Vec<Share>> {
             let live = clip.as_ref().map_or(file.as_ref().map(|f| f.expires_at), |c| Some(c.expires_at));
             let exists = live.is_some_and(|expires| expires > now);
             let state_now = share_state(&row, exists, now);
-            share_info(state, &Resolved { row, file, clip, state: state_now }, now)
+            share_info(base, &Resolved { row, file, clip, state: state_now }, now)
         })
         .collect())
 }
