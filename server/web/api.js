@@ -205,6 +205,9 @@ export async function login(username, password) {
 /** Signs in with a one-time pairing code; on any failure nothing is stored. */
 export async function pair(code) {
   const tokens = await api("POST", "/auth/pair", { anonymous: true, json: { code, device_name: deviceName() } });
+  // This browser becomes the new device: the session it had must not linger on the server.
+  const old = session();
+  if (old) fetch("/api/v1/auth/logout", { method: "POST", headers: { authorization: `Bearer ${old.access_token}` } }).catch(() => {});
   const s = saveTokens({ ...tokens, device_token: undefined }, "");
   if (tokens.device_token) localStorage.setItem(SESSION, JSON.stringify({ ...s, pending_device_token: tokens.device_token }));
   return s;

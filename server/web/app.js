@@ -54,6 +54,7 @@ function show(screen) {
 
 async function showLogin(message = "") {
   live.stop();
+  $("#status").textContent = "";
   views.clear();
   $("#signed-out-message").textContent = message;
   $("#signed-out-message").hidden = !message;
@@ -76,13 +77,14 @@ async function showApp() {
     auth.setUsername(me.username);
     $("#user-name").textContent = me.username;
     views.setLimits(me.limits);
-  } catch (e) { if (e.status !== 401) fail(e); }
+  } catch (e) { if (e.status !== 401 && e.code !== "network") fail(e); }
   await handleShares();
 }
 
 async function load() {
   clearTimeout(liveFallback);
-  try { await views.reload(); setOffline(false); } catch (e) { if (e.status !== 401) fail(e); }
+  // Unreachable is what the offline banner says; 401 is the sign-in screen's job.
+  try { await views.reload(); setOffline(false); } catch (e) { if (e.status !== 401 && e.code !== "network") fail(e); }
 }
 
 function setLiveState(state) {
@@ -235,14 +237,23 @@ if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register(`/app/sw.js?v=${encodeURIComponent(VERSION)}`, { scope: "/app/" }).catch(() => {});
 }
 
+/** A pairing code in the address (#pair=…), taken out of it at once. */
+function pairingCode() {
+  // In the fragment so no server log sees it; gone from the address bar (and history) now.
+  const code = new URLSearchParams(location.hash.slice(1)).get("pair");
+  if (code) history.replaceState(null, "", location.pathname + location.search);
+  return code;
+}
+// A pairing link opened in a tab that already shows the app changes only the fragment.
+window.addEventListener("hashchange", () => {
+  const code = pairingCode();
+  if (code) { live.stop(); pairWith(code); }
+});
+
 function boot() {
   if (!navigator.onLine) setOffline(true);
-  // The code is in the fragment so no server log sees it; it goes from the address bar at once.
-  const code = new URLSearchParams(location.hash.slice(1)).get("pair");
-  if (code) {
-    history.replaceState(null, "", location.pathname + location.search);
-    return pairWith(code);
-  }
+  const code = pairingCode();
+  if (code) return pairWith(code);
   if (auth.session()) return showApp();
   // Shared items wait in the browser until someone signs in; a problem shows now.
   shareProblem();

@@ -4,7 +4,7 @@
 import { api } from "./api.js";
 import { $, el, humanBytes, humanDuration, secondsUntil, ago, extBadge } from "./util.js";
 
-const state = { clips: [], files: [], stats: null, limits: null, loading: false, queued: [] };
+const state = { clips: [], files: [], stats: null, limits: null, loading: false, queued: [], loaded: false, stale: false };
 
 /** The app's hooks: copy a clip, download a file, say something. Set by app.js. */
 export const actions = { copyClip() {}, download() {}, say() {}, fail() {} };
@@ -17,7 +17,7 @@ export async function reload() {
   state.queued = [];
   try {
     const [clips, files, stats] = await Promise.all([api("GET", "/buffer/clips"), api("GET", "/files"), api("GET", "/stats")]);
-    Object.assign(state, { clips, files, stats });
+    Object.assign(state, { clips, files, stats, loaded: true });
     // Events that arrived while the lists were on their way may be newer than them.
     for (const event of state.queued) apply(event, false);
   } finally {
@@ -72,12 +72,13 @@ export function added(clip) {
 }
 
 export function clear() {
-  Object.assign(state, { clips: [], files: [], stats: null });
+  Object.assign(state, { clips: [], files: [], stats: null, loaded: false });
   renderAll();
 }
 
 /** Marks the lists as possibly out of date (offline) or current again. */
 export function setStale(stale) {
+  if (state.stale !== stale) { state.stale = stale; renderClips(); renderFiles(); }
   for (const id of ["#clips-section", "#files-section", "#stats-section"]) $(id).classList.toggle("stale", stale);
 }
 
@@ -103,7 +104,7 @@ function renderClips() {
         el("button", { class: "small", type: "button", text: "Share", "aria-label": `Share ${title}`, onclick: () => openShare({ clip_id: clip.id }, title) }),
         el("button", { class: "small danger", type: "button", text: "Delete", "aria-label": `Delete clip ${title}`, onclick: () => removeClip(clip) })));
   }));
-  $("#clips-empty").hidden = state.clips.length > 0;
+  showEmpty("#clips-empty", state.clips.length, "Nothing yet. Text and files you send show up here, newest first.");
 }
 
 function renderFiles() {
@@ -117,21 +118,30 @@ function renderFiles() {
       el("button", { class: "small", type: "button", text: "Download", "aria-label": `Download ${file.name}`, onclick: () => actions.download(file) }),
       el("button", { class: "small", type: "button", text: "Share", "aria-label": `Share ${file.name}`, onclick: () => openShare({ file_id: file.id }, file.name) }),
       el("button", { class: "small danger delete", type: "button", text: "Delete", "aria-label": `Delete ${file.name}`, onclick: (e) => removeFile(file, e.currentTarget) })))));
-  $("#files-empty").hidden = state.files.length > 0;
+  showEmpty("#files-empty", state.files.length, "No files. Choose one above, or share one to Cloud Buffer.");
   tick();
+}
+
+// "Nothing yet" only once the server said so; before that (offline at start) say that instead.
+function showEmpty(selector, count, text) {
+  const node = $(selector);
+  node.hidden = count > 0;
+  node.textContent = state.loaded ? text : state.stale ? "Not loaded: the server could not be reached." : "Loading…";
 }
 
 function renderStats() {
   const s = state.stats;
   const box = $("#stats");
   if (!s) { box.replaceChildren(); return; }
-  const meter = (label, value, max, text) => el("div", { class: "stat" },
-    el("dt", { text: label }), el("dd", { text }),
-    el("progress", { max: String(Math.max(max, 1)), value: String(Math.min(value, max)), "aria-label": `${label}: ${text}` }));
+  // <dl> allows only dt/dd in its groups, so the bar lives inside the dd.
+  const meter = (label, value, max, text, of) => el("div", { class: "stat" },
+    el("dt", { text: label }),
+    el("dd", {}, text, " ", el("span", { class: "of", text: of }),
+      el("progress", { max: String(Math.max(max, 1)), value: String(Math.min(value, max)), "aria-label": `${label}: ${text} ${of}` })));
   const figure = (label, text) => el("div", { class: "stat" }, el("dt", { text: label }), el("dd", { text }));
   box.replaceChildren(
-    meter("Storage", s.bytes_used, s.quota_bytes, `${humanBytes(s.bytes_used)} of ${humanBytes(s.quota_bytes)}`),
-    meter("Files", s.files, s.max_files, `${s.files} of ${s.max_files}`),
+    meter("Storage", s.bytes_used, s.quota_bytes, humanBytes(s.bytes_used), `of ${humanBytes(s.quota_bytes)}`),
+    meter("Files", s.files, s.max_files, String(s.files), `of ${s.max_files}`),
     figure("Clips", String(s.clips)),
     figure("Active links", String(s.shares_active)),
     figure("Downloads", String(s.downloads)));
