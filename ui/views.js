@@ -1,4 +1,5 @@
-// The views: clipboard, files, stats, settings, and the share dialog.
+// The views: clipboard, files, stats, settings, and the share dialog
+// (the device list and "Add a phone": devices.js).
 "use strict";
 
 const views = {
@@ -8,6 +9,7 @@ const views = {
     if (type === "resync" || type.startsWith("clip.")) views.clipboard.refresh();
     if (type === "resync" || type.startsWith("file.")) views.files.refresh();
     if (type === "stats" && app.view === "stats") views.stats.render(event.stats);
+    if (type === "resync" || type.startsWith("device.")) devices.onEvent(event);
   },
 
   clipboard: {
@@ -146,7 +148,7 @@ const views = {
     },
   },
 
-  settings: { load() {} },
+  settings: { load() { devices.refresh(); } },
 };
 
 /** The share dialog. */
@@ -181,6 +183,8 @@ const share = {
       if (made.password_protected) bits.push("password protected");
       if (made.max_downloads === 1) bits.push("one download only");
       $("#share-meta").textContent = bits.join(" · ");
+      $("#share-warning").hidden = !made.loopback_warning;
+      $("#share-warning").textContent = made.loopback_warning || "";
       $("#share-options").hidden = true;
       $("#share-result").hidden = false;
       $("#share-copy").focus();

@@ -64,6 +64,9 @@ fn main() {
             commands::files::download_file,
             commands::share::create_share,
             commands::share::revoke_share,
+            commands::devices::list_devices,
+            commands::devices::revoke_device,
+            commands::devices::create_pairing,
         ])
         .setup(|app| {
             timing_mark("setup");

@@ -2,6 +2,7 @@
 //! to the client crate (the UI never speaks HTTP itself).
 
 pub mod clips;
+pub mod devices;
 pub mod files;
 pub mod share;
 

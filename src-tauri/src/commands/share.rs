@@ -42,6 +42,8 @@ pub struct ShareView {
     pub password_protected: bool,
     /// Download limit.
     pub max_downloads: Option<u64>,
+    /// A sentence to show when the link is one a phone cannot open.
+    pub loopback_warning: Option<String>,
 }
 
 /// Creates a share link.
@@ -60,6 +62,7 @@ pub async fn create_share(state: State<'_, AppState>, request: ShareRequest) -> 
         .await?;
     Ok(ShareView {
         qr_svg: qr_svg(&share.url)?,
+        loopback_warning: ui_loopback_warning(&share.url),
         token: share.token,
         url: share.url,
         expires_at: share.expires_at,
@@ -72,6 +75,15 @@ pub async fn create_share(state: State<'_, AppState>, request: ShareRequest) -> 
 #[tauri::command]
 pub async fn revoke_share(state: State<'_, AppState>, token: String) -> UiResult<()> {
     Ok(state.client().await?.revoke_share(&token).await?)
+}
+
+/// The client library's loopback warning as a sentence for the UI: a
+/// link on 127.0.0.1 only opens on this computer, never on a phone.
+pub fn ui_loopback_warning(url: &str) -> Option<String> {
+    let warning = cloudbuffer_client::loopback_warning(url)?;
+    let mut chars = warning.chars();
+    let first = chars.next()?;
+    Some(format!("{}{}.", first.to_uppercase(), chars.as_str()))
 }
 
 /// An SVG QR code of `text` about 300 px wide, its quiet zone included,
@@ -96,5 +108,13 @@ mod tests {
     fn qr_codes_are_svg() {
         let svg = super::qr_svg("http://127.0.0.1:8080/s/abc").unwrap();
         assert!(svg.contains("<svg shape-rendering=\"crispEdges\""), "{svg:.80}");
+    }
+
+    #[test]
+    fn loopback_links_get_a_sentence() {
+        let warning = super::ui_loopback_warning("http://127.0.0.1:8080/s/abc").unwrap();
+        assert!(warning.starts_with("Phones can't open 127.0.0.1 — start the server with --bind 0.0.0.0"));
+        assert!(warning.ends_with("does both)."), "{warning}");
+        assert_eq!(super::ui_loopback_warning("http://192.168.1.5:8080/s/abc"), None);
     }
 }
