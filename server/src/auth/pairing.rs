@@ -22,7 +22,7 @@ const CODE_BYTES: usize = 16;
 
 /// Only a hash of a code is stored: someone reading the database cannot
 /// pair with a live one.
-fn code_hash(code: &str) -> String {
+pub fn code_hash(code: &str) -> String {
     hex::encode(blake3::derive_key("cloudbuffer pairing code v1", code.as_bytes()))
 }
 
