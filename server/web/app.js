@@ -168,10 +168,10 @@ $("#send-form").addEventListener("submit", async (event) => {
   if (!text) { fail(new Error("Type something to send first.")); $("#send-text").focus(); return; }
   $("#send-button").disabled = true;
   try {
-    await send.sendText(text);
+    const clip = await send.sendText(text);
     $("#send-text").value = "";
-    say("Sent to all your devices");
-  } catch (e) { fail(e); } finally { $("#send-button").disabled = false; }
+    if (clip) say("Sent to all your devices");
+  } catch (e) { if (!e.reported) fail(e); } finally { $("#send-button").disabled = false; }
 });
 // Ctrl/Cmd+Enter sends; a plain Enter is a new line (text often has several).
 $("#send-text").addEventListener("keydown", (e) => {

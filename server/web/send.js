@@ -7,8 +7,16 @@ import * as views from "./views.js";
 /** Hooks set by app.js: say(text) for good news, fail(error) for bad. */
 export const notify = { say() {}, fail() {} };
 
-/** Sends text to every device as a text clip. */
+const MAX_TEXT = 1024 * 1024; // the server's text clip limit; bigger text travels as a file
+
+/** Sends text to every device as a text clip (or, over 1 MiB, as a .txt file clip). */
 export async function sendText(text) {
+  if (utf8Length(text) > MAX_TEXT) {
+    const stamp = new Date().toISOString().slice(0, 16).replace(/[-:]/g, "").replace("T", "-");
+    const [result] = await uploadFiles([new File([text], `text-${stamp}.txt`, { type: "text/plain" })]);
+    if (result !== true) throw Object.assign(result, { reported: true });
+    return null;
+  }
   const clip = await api("PUT", "/buffer", { body: text, headers: { "x-data-type": "text", "content-type": "text/plain; charset=utf-8" } });
   views.added(clip);
   return clip;
@@ -58,7 +66,7 @@ function next() {
     notify.say(`Sent ${file.name || "the file"}`);
     resolve(true);
   }, (e) => {
-    if (e.code !== "aborted") notify.fail(e);
+    if (e.code !== "aborted") notify.fail(new ApiError(e.status, e.code, `${file.name || "The file"}: ${e.message}`));
     resolve(e);
   }).finally(next);
 }

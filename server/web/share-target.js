@@ -48,7 +48,7 @@ export async function sendPending(notify) {
           await sendText(text);
           sent++;
           await settle(request);
-        } catch (e) { notify.fail(e); await settle(request, e); }
+        } catch (e) { if (!e.reported) notify.fail(e); await settle(request, e); }
       } else {
         const name = decodeURIComponent(res.headers.get("x-shared-name") || "shared-file");
         const blob = await res.blob();

@@ -51,7 +51,8 @@ async function page(request) {
 // app.js imports) may, so the network first and the cache when offline.
 async function asset(request, url) {
   const cache = await caches.open(SHELL);
-  if (url.searchParams.get("v") === VERSION) {
+  // "dev" is the server reading these files from disk (CLOUDBUFFER_WEB_DIR): edits must show.
+  if (url.searchParams.get("v") === VERSION && VERSION !== "dev") {
     const hit = await cache.match(request);
     if (hit) return hit;
   }
