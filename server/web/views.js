@@ -151,7 +151,7 @@ function renderStats() {
 export function tick() {
   for (const node of document.querySelectorAll("#file-list .expiry")) {
     const left = secondsUntil(node.dataset.expires);
-    node.textContent = left > 0 ? `expires in ${humanDuration(left)}` : "expired";
+    node.textContent = left > 0 ? `${humanDuration(left)} left` : "expired";
     node.classList.toggle("soon", left < 600);
   }
   for (const node of document.querySelectorAll("#clip-list .ago")) node.textContent = ago(node.getAttribute("datetime"));
