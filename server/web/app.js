@@ -20,6 +20,8 @@
 //   share       #share-dialog #share-url #share-copy #share-qr #share-error #share-close
 //   messages    #status (polite: "Copied to the clipboard", "Sent …") #alert (errors)
 //               #offline-banner; sections get .stale while offline
+//   share target #share-target-message (#share-target-text, #share-target-dismiss): a share that
+//               could not be taken ("Open Cloud Buffer once, then share again")
 import * as auth from "./api.js";
 import * as live from "./live.js";
 import * as views from "./views.js";
@@ -60,7 +62,8 @@ async function showLogin(message = "") {
   $("#signed-out-message").hidden = !message;
   $("#share-waiting").hidden = !(await shared.pending());
   show("login-screen");
-  $("#login-username").focus();
+  clearTimeout(liveFallback);
+  $(message && $("#login-username").value ? "#login-password" : "#login-username").focus();
 }
 
 let liveFallback = 0;
