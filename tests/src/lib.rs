@@ -1,6 +1,10 @@
 //! Harness for end-to-end tests: a real server on a loopback port over a
 //! real SQLite file, which can be stopped and started again on the same
-//! address (to test reconnection), plus helpers to create accounts.
+//! address (to test reconnection), plus helpers to create accounts, and
+//! a headless Chromium over WebDriver for the web app ([`browser`]).
+
+pub mod browser;
+pub mod web_app;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
