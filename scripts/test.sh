@@ -13,6 +13,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cloudbuffer/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Xvfb and xclip: the real clipboard backend is tested on a private X server.
 scripts/system-deps.sh xvfb xclip xauth
+# Headless Chromium and its WebDriver: the web app in a real browser
+# (tests/tests/web_app*.rs), which under CI fail instead of skipping without them.
+scripts/system-deps.sh chromium chromium-driver
 # The desktop app: WebKitGTK to build it; WebKitWebDriver and tauri-driver
 # to drive it under Xvfb in its end-to-end test (src-tauri/tests/desktop.rs).
 PATH="$(scripts/desktop-deps.sh):$PATH"
