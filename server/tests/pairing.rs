@@ -276,3 +276,30 @@ async fn the_manifest_makes_an_installable_share_target() {
     assert!(target["params"]["files"].as_array().is_some_and(|f| !f.is_empty()));
     assert!(target["params"]["text"].is_string());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_download_links_carry_the_token_for_reads_only() {
+    let server = TestServer::start().await;
+    let alice = server.register("alice").await;
+    let bob = server.register("bob").await;
+    let file = server.upload(&alice, "photo.jpg", vec![7u8; 300_000]).await;
+    let path = format!("/api/v1/files/{}/content", file["id"].as_str().unwrap());
+    let link = |token: &str| format!("{path}?access_token={token}");
+
+    let response = server.request(Method::GET, &link(&alice.access_token)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-disposition"].to_str().unwrap().contains("photo.jpg"));
+    assert_eq!(response.bytes().await.unwrap().len(), 300_000);
+    let response = server.request(Method::GET, &link(&bob.access_token)).send().await.unwrap();
+    expect_error(response, StatusCode::NOT_FOUND, "not_found").await;
+    let response = server.request(Method::GET, &link("not-a-token")).send().await.unwrap();
+    expect_error(response, StatusCode::UNAUTHORIZED, "invalid_token").await;
+    let response = server.request(Method::GET, &format!("{path}?access_token=")).send().await.unwrap();
+    expect_error(response, StatusCode::UNAUTHORIZED, "missing_credentials").await;
+    // Writes never take a token from the query.
+    let delete =
+        format!("/api/v1/files/{}?access_token={}", file["id"].as_str().unwrap(), alice.access_token);
+    let response = server.request(Method::DELETE, &delete).send().await.unwrap();
+    expect_error(response, StatusCode::UNAUTHORIZED, "missing_credentials").await;
+    assert_eq!(server.files(&alice).await.len(), 1);
+}

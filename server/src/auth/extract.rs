@@ -149,6 +149,13 @@ struct Found {
 async fn authenticate(parts: &mut Parts, state: &AppState, along: Along<'_>) -> Result<Found, ApiError> {
     let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await.expect("infallible");
     let Some(header) = parts.headers.get(AUTHORIZATION) else {
+        // A browser's plain download link cannot carry a header: reads may
+        // name the access token in the query instead (logged redacted).
+        if parts.method.is_safe() {
+            if let Some(token) = query_token(parts.uri.query()) {
+                return session(state, &token, along).await;
+            }
+        }
         return Err(ApiError::unauthorized(
             "missing_credentials",
             "sign in: send a Bearer token or HTTP Basic credentials",
@@ -184,6 +191,15 @@ async fn authenticate(parts: &mut Parts, state: &AppState, along: Along<'_>) -> 
         }
     }
     Ok(found)
+}
+
+/// The `access_token` query parameter, percent-decoded.
+fn query_token(query: Option<&str>) -> Option<String> {
+    query?.split('&').find_map(|pair| {
+        let (name, value) = pair.split_once('=')?;
+        (name == "access_token" && !value.is_empty())
+            .then(|| percent_encoding::percent_decode_str(value).decode_utf8_lossy().into_owned())
+    })
 }
 
 /// An unsafe method sent by a browser on behalf of another site: the
