@@ -1,6 +1,6 @@
 // Moving things: text and files to the buffer (with progress and Cancel),
 // clips to this device's clipboard, files to its downloads.
-import { api, upload, encodeFilename, ApiError } from "./api.js";
+import { api, accessToken, upload, encodeFilename, ApiError } from "./api.js";
 import { $, humanBytes, utf8Length } from "./util.js";
 import * as views from "./views.js";
 
@@ -134,22 +134,23 @@ export async function useClip(clip) {
 }
 
 /**
- * Downloads need the Authorization header, which a plain link cannot send:
- * fetch the bytes into a Blob and save that through a blob: URL.
+ * A plain link streams the file to the browser's downloads, whatever its
+ * size (nothing is held in the page); reads take the access token in the
+ * query. A HEAD first turns a gone file or a signed-out device into a
+ * message here instead of a saved error page.
  */
 export async function download(file) {
   try {
-    notify.say(`Downloading ${file.name}…`);
-    const res = await api("GET", `/files/${encodeURIComponent(file.id)}/content`, { raw: true });
-    const url = URL.createObjectURL(await res.blob());
+    const path = `/files/${encodeURIComponent(file.id)}/content`;
+    await api("HEAD", path, { raw: true });
+    const token = await accessToken(120);
     const a = document.createElement("a");
-    a.href = url;
+    a.href = `/api/v1${path}?access_token=${encodeURIComponent(token)}`;
     a.download = file.name;
     a.className = "offscreen";
     document.body.append(a);
     a.click();
     a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60000);
-    notify.say(`Saved ${file.name}`);
+    notify.say(`Downloading ${file.name}`);
   } catch (e) { notify.fail(e); }
 }
