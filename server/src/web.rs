@@ -20,6 +20,8 @@ const VERSION_PLACEHOLDER: &str = "__VERSION__";
 pub struct Asset {
     /// Its bytes (`index.html` with the version filled in).
     pub body: Bytes,
+    /// The same, gzipped, for text files (compressed once, at start).
+    pub gzipped: Option<Bytes>,
     /// Its media type.
     pub content_type: &'static str,
 }
@@ -46,7 +48,11 @@ impl WebApp {
         let version = hasher.finalize().to_hex()[..12].to_string();
         let files = WEB_FILES
             .iter()
-            .map(|(name, body)| (*name, asset(name, Bytes::from_static(body), &version)))
+            .map(|(name, body)| {
+                let mut asset = asset(name, Bytes::from_static(body), &version);
+                asset.gzipped = gzip(&asset);
+                (*name, asset)
+            })
             .collect();
         WebApp { files, version, dev_dir: None }
     }
@@ -108,7 +114,22 @@ fn asset(name: &str, body: Bytes, version: &str) -> Asset {
     } else {
         body
     };
-    Asset { body, content_type: content_type(name) }
+    Asset { body, gzipped: None, content_type: content_type(name) }
+}
+
+/// The gzipped body of a text asset, when that is smaller.
+fn gzip(asset: &Asset) -> Option<Bytes> {
+    use std::io::Write;
+    let compressible = asset.content_type.starts_with("text/")
+        || asset.content_type.contains("json")
+        || asset.content_type == "image/svg+xml";
+    if !compressible {
+        return None;
+    }
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&asset.body).ok()?;
+    let gzipped = encoder.finish().ok()?;
+    (gzipped.len() < asset.body.len()).then(|| Bytes::from(gzipped))
 }
 
 fn content_type(name: &str) -> &'static str {
@@ -146,6 +167,18 @@ mod tests {
         assert_eq!(index.content_type, "text/html; charset=utf-8");
         let js = asset("app.js", Bytes::from_static(b"x = '__VERSION__'"), "abc123");
         assert_eq!(&js.body[..], b"x = '__VERSION__'");
+    }
+
+    #[test]
+    fn text_is_gzipped_and_images_are_not() {
+        use std::io::Read;
+        let text = "body { color: red }\n".repeat(50);
+        let css = asset("app.css", Bytes::from(text.clone()), "v");
+        let gzipped = gzip(&css).expect("CSS compresses");
+        let mut back = String::new();
+        flate2::read::GzDecoder::new(&gzipped[..]).read_to_string(&mut back).unwrap();
+        assert_eq!(back, text);
+        assert!(gzip(&asset("icon-192.png", Bytes::from(vec![0u8; 4096]), "v")).is_none());
     }
 
     #[test]

@@ -225,6 +225,22 @@ async fn the_web_app_is_served_with_a_strict_policy() {
     assert_eq!(js.status(), StatusCode::OK);
     assert_eq!(js.headers()["cache-control"], "public, max-age=31536000, immutable");
     assert!(js.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    let plain = js.bytes().await.unwrap();
+    let gzipped = server
+        .request(Method::GET, &format!("/app/app.js?v={version}"))
+        .header("accept-encoding", "br, gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+    assert_eq!(gzipped.headers()["vary"], "accept-encoding");
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&gzipped.bytes().await.unwrap()[..]),
+        &mut unzipped,
+    )
+    .unwrap();
+    assert_eq!(unzipped, plain);
     let stale = server.request(Method::GET, "/app/app.js?v=old").send().await.unwrap();
     assert_eq!(stale.headers()["cache-control"], "no-cache");
     let worker = server.request(Method::GET, &format!("/app/sw.js?v={version}")).send().await.unwrap();

@@ -41,9 +41,9 @@ async fn root(headers: HeaderMap) -> Response {
     }
 }
 
-async fn index(State(state): State<AppState>) -> Response {
+async fn index(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match state.web.get(INDEX).await {
-        Some(asset) => respond(asset, "no-cache"),
+        Some(asset) => respond(asset, "no-cache", &headers),
         None => ApiError::NotFound("route").into_response(),
     }
 }
@@ -58,6 +58,7 @@ async fn file(
     State(state): State<AppState>,
     Path(name): Path<String>,
     Query(version): Query<Version>,
+    headers: HeaderMap,
 ) -> Response {
     let Some(asset) = state.web.get(&name).await else {
         return ApiError::NotFound("file").into_response();
@@ -70,7 +71,7 @@ async fn file(
     } else {
         "no-cache"
     };
-    respond(asset, cache)
+    respond(asset, cache, &headers)
 }
 
 /// The share target's post reached the server, so no service worker is
@@ -82,17 +83,30 @@ async fn share_target_fallback() -> Response {
     response
 }
 
-fn respond(asset: Asset, cache: &'static str) -> Response {
-    (
+fn respond(asset: Asset, cache: &'static str, request: &HeaderMap) -> Response {
+    let accepts_gzip = request
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accepted| accepted.split(',').any(|coding| coding.trim().starts_with("gzip")));
+    let (body, encoding) = match asset.gzipped {
+        Some(gzipped) if accepts_gzip => (gzipped, Some(HeaderValue::from_static("gzip"))),
+        _ => (asset.body, None),
+    };
+    let mut response = (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
             (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
             (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(APP_CSP)),
             (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+            (header::VARY, HeaderValue::from_static("accept-encoding")),
         ],
-        asset.body,
+        body,
     )
-        .into_response()
+        .into_response();
+    if let Some(encoding) = encoding {
+        response.headers_mut().insert(header::CONTENT_ENCODING, encoding);
+    }
+    response
 }
 
 fn redirect(status: StatusCode, to: &'static str) -> Response {
