@@ -1,0 +1,408 @@
+//! Streaming content encryption: a header, then AES-256-GCM records of
+//! [`RECORD_SIZE`] plaintext bytes, the last one flagged in its nonce (the
+//! STREAM construction, as in age), so truncation, reordering, duplication and
+//! appending all fail authentication.
+
+use aes_gcm::aead::AeadInPlace;
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
+
+use crate::keys::{aes, random};
+use crate::{
+    AccountKey, ContentId, Error, ItemKey, ItemSalt, OpenKey, Result, HEADER_LEN, MAGIC, NONCE_PREFIX_LEN,
+    RECORD_SIZE, SALT_LEN, TAG_LEN, VERSION,
+};
+
+/// A full record on the wire: plaintext plus tag.
+const FULL: usize = RECORD_SIZE + TAG_LEN;
+/// The counter is 32 bits: 2^32 records of 64 KiB is 256 TiB.
+const MAX_RECORDS: u64 = 1 << 32;
+
+/// The exact encrypted size of `plaintext_len` bytes: the header, the
+/// plaintext, and one tag per record (an empty item still has one, empty,
+/// final record). What the server's quota counts.
+pub fn ciphertext_len(plaintext_len: u64) -> u64 {
+    let records = plaintext_len.div_ceil(RECORD_SIZE as u64).max(1);
+    HEADER_LEN as u64 + plaintext_len + records * TAG_LEN as u64
+}
+
+/// The plaintext size of an item whose ciphertext is `ciphertext_len` bytes
+/// (e.g. a decrypting download's Content-Length); `None` when no plaintext
+/// encrypts to that size.
+pub fn plaintext_len(ciphertext_len: u64) -> Option<u64> {
+    let body = ciphertext_len.checked_sub(HEADER_LEN as u64)?;
+    let records = body.div_ceil(FULL as u64).max(1);
+    let plain = body.checked_sub(records * TAG_LEN as u64)?;
+    (self::ciphertext_len(plain) == ciphertext_len).then_some(plain)
+}
+
+/// Nonce of record `counter`: prefix (7) ‖ counter (4, big-endian) ‖ final flag (1).
+fn nonce(prefix: &[u8; NONCE_PREFIX_LEN], counter: u64, last: bool) -> Nonce<aes_gcm::aead::consts::U12> {
+    let mut n = [0u8; 12];
+    n[..NONCE_PREFIX_LEN].copy_from_slice(prefix);
+    n[NONCE_PREFIX_LEN..11].copy_from_slice(&(counter as u32).to_be_bytes());
+    n[11] = last as u8;
+    n.into()
+}
+
+/// Encrypts one record onto the end of `out`. The header is the AAD, so a
+/// record authenticates only under its own header.
+fn seal(
+    cipher: &Aes256Gcm,
+    header: &[u8; HEADER_LEN],
+    counter: u64,
+    plaintext: &[u8],
+    last: bool,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    if counter >= MAX_RECORDS {
+        return Err(Error::TooLarge);
+    }
+    let prefix = header[HEADER_LEN - NONCE_PREFIX_LEN..].try_into().expect("prefix length");
+    out.reserve(plaintext.len() + TAG_LEN);
+    let start = out.len();
+    out.extend_from_slice(plaintext);
+    let tag = cipher
+        .encrypt_in_place_detached(&nonce(prefix, counter, last), header, &mut out[start..])
+        .expect("a record is far below AES-GCM's message limit");
+    out.extend_from_slice(&tag);
+    Ok(())
+}
+
+/// Encrypts one item as a stream. The concatenation of everything it appends
+/// to `out` (header included, written by the first call) is the item.
+pub struct Encryptor {
+    cipher: Aes256Gcm,
+    header: [u8; HEADER_LEN],
+    salt: ItemSalt,
+    item_key: ItemKey,
+    counter: u64,
+    header_written: bool,
+    /// Plaintext held back by `push` until it knows whether it is the last record.
+    pending: Vec<u8>,
+}
+
+impl Encryptor {
+    /// A new item under the account key, with a random salt and nonce prefix.
+    pub fn new(account: &AccountKey) -> Result<Self> {
+        Ok(Self::with_salt_and_prefix(account, ItemSalt::random()?, random()?))
+    }
+
+    /// A new item whose salt and nonce prefix come from its plaintext's keyed
+    /// [`ContentId`]: the same content in the same account encrypts to the
+    /// same bytes (so the server's ciphertext dedup works within an account),
+    /// while other accounts, lacking the key, learn nothing. Costs a first pass
+    /// over the content; the server learns which of the account's items are equal.
+    pub fn convergent(account: &AccountKey, id: &ContentId) -> Self {
+        let bytes = id.as_bytes();
+        let salt = ItemSalt(bytes[..SALT_LEN].try_into().expect("salt length"));
+        let prefix = bytes[SALT_LEN..SALT_LEN + NONCE_PREFIX_LEN].try_into().expect("prefix length");
+        Self::with_salt_and_prefix(account, salt, prefix)
+    }
+
+    /// Fixed salt and nonce prefix, for test vectors only: reusing them for
+    /// different plaintext under one account breaks confidentiality.
+    #[doc(hidden)]
+    pub fn with_salt_and_prefix(
+        account: &AccountKey,
+        salt: ItemSalt,
+        prefix: [u8; NONCE_PREFIX_LEN],
+    ) -> Self {
+        let mut header = [0u8; HEADER_LEN];
+        header[..4].copy_from_slice(&MAGIC);
+        header[4] = VERSION;
+        header[5..5 + SALT_LEN].copy_from_slice(&salt.0);
+        header[5 + SALT_LEN..].copy_from_slice(&prefix);
+        let item_key = ItemKey::derive(account, &salt);
+        let cipher = aes(&item_key.content_key());
+        Self { cipher, header, salt, item_key, counter: 0, header_written: false, pending: Vec::new() }
+    }
+
+    /// The item header (also written to `out` by the first call).
+    pub fn header(&self) -> &[u8; HEADER_LEN] {
+        &self.header
+    }
+
+    /// The item's salt, for [`crate::encrypt_field`] on the item's name and type.
+    pub fn salt(&self) -> &ItemSalt {
+        &self.salt
+    }
+
+    /// The item's key: for its fields, and for a share link's fragment.
+    pub fn item_key(&self) -> &ItemKey {
+        &self.item_key
+    }
+
+    fn write_header(&mut self, out: &mut Vec<u8>) {
+        if !self.header_written {
+            out.extend_from_slice(&self.header);
+            self.header_written = true;
+        }
+    }
+
+    /// Encrypts one record for callers that chunk themselves: `plaintext` must
+    /// be exactly [`RECORD_SIZE`] bytes unless `last`. Do not mix with `push`.
+    pub fn encrypt_record(&mut self, plaintext: &[u8], last: bool, out: &mut Vec<u8>) -> Result<()> {
+        if plaintext.len() > RECORD_SIZE || (!last && plaintext.len() != RECORD_SIZE) {
+            return Err(Error::Misuse("records other than the last must be exactly RECORD_SIZE bytes"));
+        }
+        if !self.pending.is_empty() {
+            return Err(Error::Misuse("encrypt_record after push"));
+        }
+        self.write_header(out);
+        seal(&self.cipher, &self.header, self.counter, plaintext, last, out)?;
+        self.counter += 1;
+        Ok(())
+    }
+
+    /// Encrypts `input` (any length), appending whole records to `out`. Up to
+    /// one record of plaintext is held back, since only the next byte (or
+    /// [`Encryptor::finish`]) tells whether it is the last.
+    pub fn push(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        self.write_header(out);
+        while !input.is_empty() {
+            if self.pending.len() == RECORD_SIZE {
+                seal(&self.cipher, &self.header, self.counter, &self.pending, false, out)?;
+                self.counter += 1;
+                self.pending.clear();
+            }
+            if self.pending.is_empty() && input.len() > RECORD_SIZE {
+                // More follows this record, so seal straight from the input.
+                seal(&self.cipher, &self.header, self.counter, &input[..RECORD_SIZE], false, out)?;
+                self.counter += 1;
+                input = &input[RECORD_SIZE..];
+                continue;
+            }
+            let take = (RECORD_SIZE - self.pending.len()).min(input.len());
+            if self.pending.capacity() == 0 {
+                self.pending.reserve_exact(RECORD_SIZE);
+            }
+            self.pending.extend_from_slice(&input[..take]);
+            input = &input[take..];
+        }
+        Ok(())
+    }
+
+    /// Seals the held-back plaintext as the final record.
+    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<()> {
+        self.write_header(out);
+        seal(&self.cipher, &self.header, self.counter, &self.pending, true, out)
+    }
+
+    /// Encrypts a whole item in memory (text clips, small files).
+    pub fn encrypt_all(mut self, plaintext: &[u8]) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(ciphertext_len(plaintext.len() as u64) as usize);
+        self.push(plaintext, &mut out)?;
+        self.finish(&mut out)?;
+        Ok(out)
+    }
+}
+
+/// Decrypts one item from slices of any size, appending only authenticated
+/// plaintext to the caller's buffer.
+pub struct Decryptor {
+    /// The account key until the header is read (then dropped).
+    account: Option<AccountKey>,
+    item_key: Option<ItemKey>,
+    header: [u8; HEADER_LEN],
+    header_len: usize,
+    cipher: Option<Aes256Gcm>,
+    counter: u64,
+    /// Ciphertext of the current record: at most one full record.
+    pending: Vec<u8>,
+    done: bool,
+    failed: bool,
+}
+
+impl Decryptor {
+    /// A decryptor for an item opened with the account key or the item key.
+    pub fn new<'a>(key: impl Into<OpenKey<'a>>) -> Self {
+        let (account, item_key) = match key.into() {
+            OpenKey::Account(k) => (Some(k.clone()), None),
+            OpenKey::Item(k) => (None, Some(k.clone())),
+        };
+        Self {
+            account,
+            item_key,
+            header: [0; HEADER_LEN],
+            header_len: 0,
+            cipher: None,
+            counter: 0,
+            pending: Vec::new(),
+            done: false,
+            failed: false,
+        }
+    }
+
+    /// Decrypts `input`, appending the plaintext of every record it completes
+    /// to `out`. A full record is held back until the next byte arrives, since
+    /// only that shows it is not the last. After an error, every call fails.
+    pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        if self.failed {
+            return Err(Error::Misuse("push after a decryption error"));
+        }
+        let result = self.push_inner(input, out);
+        self.failed = result.is_err();
+        result
+    }
+
+    fn push_inner(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        if self.header_len < HEADER_LEN {
+            let take = (HEADER_LEN - self.header_len).min(input.len());
+            self.header[self.header_len..self.header_len + take].copy_from_slice(&input[..take]);
+            self.header_len += take;
+            input = &input[take..];
+            if self.header_len < HEADER_LEN {
+                return self.check_header_start();
+            }
+            self.start()?;
+        }
+        if self.done && !input.is_empty() {
+            return Err(Error::TrailingData);
+        }
+        while !input.is_empty() {
+            if self.pending.len() == FULL {
+                let record = std::mem::take(&mut self.pending);
+                self.open(&record, false, out)?;
+                self.pending = record;
+                self.pending.clear();
+            }
+            if self.pending.is_empty() && input.len() > FULL {
+                self.open(&input[..FULL], false, out)?;
+                input = &input[FULL..];
+                continue;
+            }
+            let take = (FULL - self.pending.len()).min(input.len());
+            if self.pending.capacity() == 0 {
+                self.pending.reserve_exact(FULL);
+            }
+            self.pending.extend_from_slice(&input[..take]);
+            input = &input[take..];
+        }
+        Ok(())
+    }
+
+    /// Fails early on data that is plainly not an encrypted item.
+    fn check_header_start(&self) -> Result<()> {
+        let seen = self.header_len.min(MAGIC.len());
+        if self.header[..seen] != MAGIC[..seen] {
+            return Err(Error::NotEncrypted);
+        }
+        if self.header_len > 4 && self.header[4] != VERSION {
+            return Err(Error::UnsupportedVersion(self.header[4].into()));
+        }
+        Ok(())
+    }
+
+    fn start(&mut self) -> Result<()> {
+        self.check_header_start()?;
+        let salt = ItemSalt(self.header[5..5 + SALT_LEN].try_into().expect("salt length"));
+        let item_key = match (self.account.take(), self.item_key.take()) {
+            (Some(account), _) => ItemKey::derive(&account, &salt),
+            (None, Some(item)) => item,
+            (None, None) => unreachable!("a decryptor always has a key"),
+        };
+        self.cipher = Some(aes(&item_key.content_key()));
+        Ok(())
+    }
+
+    /// Opens one record (ciphertext ‖ tag) onto `out`, or leaves `out` as it was.
+    fn open(&mut self, record: &[u8], last: bool, out: &mut Vec<u8>) -> Result<()> {
+        let cipher = self.cipher.as_ref().expect("header read");
+        let prefix = self.header[HEADER_LEN - NONCE_PREFIX_LEN..].try_into().expect("prefix length");
+        if self.counter >= MAX_RECORDS {
+            return Err(Error::TooLarge);
+        }
+        let (body, tag) = record.split_at(record.len() - TAG_LEN);
+        let start = out.len();
+        out.extend_from_slice(body);
+        let nonce = nonce(prefix, self.counter, last);
+        if cipher
+            .decrypt_in_place_detached(&nonce, &self.header, &mut out[start..], Tag::from_slice(tag))
+            .is_err()
+        {
+            out.truncate(start);
+            // Say why when we can: a final record followed by more data.
+            if !last && cipher_opens(cipher, &self.header, prefix, self.counter, true, record) {
+                return Err(Error::TrailingData);
+            }
+            return Err(Error::Authentication { record: self.counter });
+        }
+        self.counter += 1;
+        self.done = last;
+        Ok(())
+    }
+
+    /// Ends the stream: the held-back bytes must be the final record.
+    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<()> {
+        if self.failed {
+            return Err(Error::Misuse("finish after a decryption error"));
+        }
+        if self.done {
+            return Ok(());
+        }
+        if self.header_len < HEADER_LEN || self.pending.len() < TAG_LEN {
+            return Err(Error::Truncated);
+        }
+        let record = std::mem::take(&mut self.pending);
+        match self.open(&record, true, out) {
+            Err(Error::Authentication { .. }) => {
+                let cipher = self.cipher.as_ref().expect("header read");
+                let prefix = self.header[HEADER_LEN - NONCE_PREFIX_LEN..].try_into().expect("prefix");
+                // A valid non-final record here means the final one was cut off.
+                if record.len() == FULL
+                    && cipher_opens(cipher, &self.header, prefix, self.counter, false, &record)
+                {
+                    return Err(Error::Truncated);
+                }
+                Err(Error::Authentication { record: self.counter })
+            }
+            other => other,
+        }
+    }
+}
+
+/// Whether `record` authenticates as record `counter` with this final flag
+/// (only used to name an error, on a copy, never to produce plaintext).
+fn cipher_opens(
+    cipher: &Aes256Gcm,
+    header: &[u8; HEADER_LEN],
+    prefix: &[u8; NONCE_PREFIX_LEN],
+    counter: u64,
+    last: bool,
+    record: &[u8],
+) -> bool {
+    let (body, tag) = record.split_at(record.len() - TAG_LEN);
+    let mut scratch = body.to_vec();
+    cipher
+        .decrypt_in_place_detached(&nonce(prefix, counter, last), header, &mut scratch, Tag::from_slice(tag))
+        .is_ok()
+}
+
+/// Decrypts a whole item in memory.
+pub fn decrypt_all<'a>(key: impl Into<OpenKey<'a>>, ciphertext: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(plaintext_len(ciphertext.len() as u64).unwrap_or(0) as usize);
+    let mut decryptor = Decryptor::new(key);
+    decryptor.push(ciphertext, &mut out)?;
+    decryptor.finish(&mut out)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_exact_and_invertible() {
+        let r = RECORD_SIZE as u64;
+        assert_eq!(ciphertext_len(0), 28 + 16);
+        assert_eq!(ciphertext_len(1), 28 + 1 + 16);
+        assert_eq!(ciphertext_len(r), 28 + r + 16);
+        assert_eq!(ciphertext_len(r + 1), 28 + r + 1 + 32);
+        for n in [0, 1, 2, r - 1, r, r + 1, 3 * r, 3 * r + 5, 1 << 29] {
+            assert_eq!(plaintext_len(ciphertext_len(n)), Some(n), "{n}");
+        }
+        for bad in [0, 27, 28, 43, 28 + FULL as u64 + 1, 28 + FULL as u64 + 16] {
+            assert_eq!(plaintext_len(bad), None, "{bad}");
+        }
+    }
+}
