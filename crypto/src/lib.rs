@@ -18,6 +18,8 @@
 //! reads and writes: [`Encryptor::push`] / [`Decryptor::push`] take slices of
 //! any size and append to a caller's buffer.
 
+#![warn(missing_docs)]
+
 mod dedup;
 mod error;
 mod field;

@@ -209,7 +209,6 @@ pub struct Decryptor {
     counter: u64,
     /// Ciphertext of the current record: at most one full record.
     pending: Vec<u8>,
-    done: bool,
     failed: bool,
 }
 
@@ -228,7 +227,6 @@ impl Decryptor {
             cipher: None,
             counter: 0,
             pending: Vec::new(),
-            done: false,
             failed: false,
         }
     }
@@ -255,9 +253,6 @@ impl Decryptor {
                 return self.check_header_start();
             }
             self.start()?;
-        }
-        if self.done && !input.is_empty() {
-            return Err(Error::TrailingData);
         }
         while !input.is_empty() {
             if self.pending.len() == FULL {
@@ -328,7 +323,6 @@ impl Decryptor {
             return Err(Error::Authentication { record: self.counter });
         }
         self.counter += 1;
-        self.done = last;
         Ok(())
     }
 
@@ -336,9 +330,6 @@ impl Decryptor {
     pub fn finish(mut self, out: &mut Vec<u8>) -> Result<()> {
         if self.failed {
             return Err(Error::Misuse("finish after a decryption error"));
-        }
-        if self.done {
-            return Ok(());
         }
         if self.header_len < HEADER_LEN || self.pending.len() < TAG_LEN {
             return Err(Error::Truncated);

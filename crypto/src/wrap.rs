@@ -32,8 +32,8 @@ pub struct KdfParams {
 }
 
 impl KdfParams {
-    /// For an interactive unlock: 64 MiB, 3 passes, 1 lane (well under a
-    /// second on a laptop, a second or two on a phone-class CPU).
+    /// For an interactive unlock: 64 MiB, 3 passes, 1 lane (about 130 ms on
+    /// one core of the development VM; several times that on a phone).
     pub const DEFAULT: Self = Self { m_kib: 64 * 1024, t: 3, p: 1 };
 
     /// Cheap and insecure: for tests only.

@@ -64,6 +64,7 @@ export function plaintextLength(c) {
 }
 
 function nonce(header, counter, last) {
+  if (counter > 0xffffffff) throw new E2eError('malformed', 'more than 2^32 records');
   const n = new Uint8Array(12);
   n.set(header.subarray(HEADER_LEN - PREFIX_LEN));
   new DataView(n.buffer).setUint32(PREFIX_LEN, counter);
@@ -75,7 +76,7 @@ const concat = (a, b) => { const c = new Uint8Array(a.length + b.length); c.set(
 
 /** Incremental decryption: push() any chunks, then finish(); each returns verified plaintext chunks. */
 export class Decryptor {
-  constructor(key) { this.key = key; this.header = none; this.pending = none; this.counter = 0; this.done = false; }
+  constructor(key) { this.key = key; this.header = none; this.buf = new Uint8Array(FULL); this.fill = 0; this.counter = 0; this.done = false; }
 
   async #open(record, last) {
     try {
@@ -108,25 +109,23 @@ export class Decryptor {
       this.cipher = await contentKey(await itemKeyOf(this.key, this.header.slice(5, 5 + SALT_LEN)));
     }
     if (this.done && chunk.length) throw new E2eError('trailing', 'data follows the final record');
-    let data = concat(this.pending, chunk);
     // A full record is opened only once a byte follows it: only then is it not the last.
-    while (data.length > FULL) {
-      const record = data.subarray(0, FULL);
-      const plain = await this.#open(record, false);
-      if (!plain) await this.#fail(record, false);
-      out.push(plain);
-      data = data.subarray(FULL);
+    const open = async (record) => out.push((await this.#open(record, false)) || (await this.#fail(record, false)));
+    while (chunk.length) {
+      if (this.fill === FULL) { await open(this.buf); this.fill = 0; }
+      if (this.fill === 0 && chunk.length > FULL) { await open(chunk.subarray(0, FULL)); chunk = chunk.subarray(FULL); continue; }
+      const take = Math.min(FULL - this.fill, chunk.length);
+      this.buf.set(chunk.subarray(0, take), this.fill);
+      this.fill += take; chunk = chunk.subarray(take);
     }
-    this.pending = data.slice();
     return out;
   }
 
   async finish() {
     if (this.done) return [];
-    if (this.header.length < HEADER_LEN || this.pending.length < TAG_LEN) throw new E2eError('truncated', 'the data ends without its final record: it was truncated');
-    const plain = await this.#open(this.pending, true);
-    if (!plain) await this.#fail(this.pending, true);
-    return [plain];
+    if (this.header.length < HEADER_LEN || this.fill < TAG_LEN) throw new E2eError('truncated', 'the data ends without its final record: it was truncated');
+    const record = this.buf.subarray(0, this.fill);
+    return [(await this.#open(record, true)) || (await this.#fail(record, true))];
   }
 }
 
@@ -152,7 +151,7 @@ export class Encryptor {
     e.header = new Uint8Array([...MAGIC, VERSION, ...salt, ...prefix]);
     e.itemKey = await itemKeyFromAccount(accountKey, salt);
     e.cipher = await contentKey(e.itemKey);
-    e.counter = 0; e.pending = none; e.started = false;
+    e.counter = 0; e.buf = new Uint8Array(RECORD_SIZE); e.fill = 0; e.started = false;
     return e;
   }
 
@@ -166,13 +165,16 @@ export class Encryptor {
   async push(chunk) {
     const out = [];
     this.#start(out);
-    let data = concat(this.pending, chunk);
-    while (data.length > RECORD_SIZE) { out.push(await this.#seal(data.subarray(0, RECORD_SIZE), false)); data = data.subarray(RECORD_SIZE); }
-    this.pending = data.slice();
+    while (chunk.length) {
+      if (this.fill === RECORD_SIZE) { out.push(await this.#seal(this.buf, false)); this.fill = 0; }
+      const take = Math.min(RECORD_SIZE - this.fill, chunk.length);
+      this.buf.set(chunk.subarray(0, take), this.fill);
+      this.fill += take; chunk = chunk.subarray(take);
+    }
     return out;
   }
 
-  async finish() { const out = []; this.#start(out); out.push(await this.#seal(this.pending, true)); return out; }
+  async finish() { const out = []; this.#start(out); out.push(await this.#seal(this.buf.subarray(0, this.fill), true)); return out; }
 }
 
 const FIELD_PREFIX = 1 + SALT_LEN + 12;
