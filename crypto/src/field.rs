@@ -80,6 +80,19 @@ pub fn encrypt_field_with_nonce(
     Ok(b64_encode(&bytes))
 }
 
+/// The item salt a field was encrypted for, without decrypting it: a client
+/// compares it with the content header's ([`crate::Decryptor::salt`]) so a
+/// server cannot pair one item's name with another item's content.
+pub fn field_salt(text: &str) -> Result<ItemSalt> {
+    let bytes = b64_decode(text, "encrypted field")?;
+    match bytes.get(1..1 + SALT_LEN) {
+        Some(salt) if bytes.len() >= PREFIX_LEN + TAG_LEN => {
+            Ok(ItemSalt(salt.try_into().expect("salt length")))
+        }
+        _ => Err(Error::Malformed("encrypted field")),
+    }
+}
+
 /// Decrypts a field with the account key or the item's key.
 pub fn decrypt_field<'a>(key: impl Into<OpenKey<'a>>, kind: FieldKind, text: &str) -> Result<Vec<u8>> {
     let bytes = b64_decode(text, "encrypted field")?;
@@ -119,6 +132,7 @@ mod tests {
         assert_eq!(text.len(), ((PREFIX_LEN + name.len() + TAG_LEN) * 4).div_ceil(3));
         assert_eq!(decrypt_field(&account, FieldKind::Name, &text).unwrap(), name);
         assert_eq!(decrypt_field(&item, FieldKind::Name, &text).unwrap(), name);
+        assert_eq!(field_salt(&text).unwrap(), salt);
         assert_eq!(decrypt_field(&account, FieldKind::ContentType, &text), Err(Error::FieldAuthentication));
         let other = AccountKey::from_bytes([4; 32]);
         assert_eq!(decrypt_field(&other, FieldKind::Name, &text), Err(Error::FieldAuthentication));

@@ -29,7 +29,7 @@ mod wrap;
 
 pub use dedup::{ContentHasher, ContentId};
 pub use error::{Error, Result};
-pub use field::{decrypt_field, encrypt_field, FieldKind};
+pub use field::{decrypt_field, encrypt_field, field_salt, FieldKind};
 pub use keys::{AccountKey, ItemKey, ItemSalt, OpenKey};
 pub use stream::{ciphertext_len, decrypt_all, plaintext_len, Decryptor, Encryptor};
 pub use wrap::{KdfParams, WrappedAccountKey};

@@ -231,6 +231,13 @@ impl Decryptor {
         }
     }
 
+    /// The item salt from the header, once its 28 bytes have been pushed (to
+    /// check an item's fields belong to it, see [`crate::field_salt`]).
+    pub fn salt(&self) -> Option<ItemSalt> {
+        (self.header_len == HEADER_LEN)
+            .then(|| ItemSalt(self.header[5..5 + SALT_LEN].try_into().expect("salt length")))
+    }
+
     /// Decrypts `input`, appending the plaintext of every record it completes
     /// to `out`. A full record is held back until the next byte arrives, since
     /// only that shows it is not the last. After an error, every call fails.

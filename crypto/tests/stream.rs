@@ -196,6 +196,11 @@ fn wrong_keys_fail_on_the_first_record() {
     let (other_cipher, other_item) = encrypt(b"another item");
     assert_eq!(decrypt_all(&other_item, &cipher), Err(Error::Authentication { record: 0 }));
     assert_eq!(decrypt_all(&other_item, &other_cipher).unwrap(), b"another item");
+    // The header's salt is there for matching fields to their item.
+    let mut decryptor = Decryptor::new(&account());
+    assert_eq!(decryptor.salt(), None);
+    decryptor.push(&cipher[..HEADER_LEN], &mut Vec::new()).unwrap();
+    assert_eq!(decryptor.salt().unwrap().0, cipher[5..21]);
 }
 
 #[test]
