@@ -251,6 +251,10 @@ sys.stdout.buffer.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBB
         small_wrk "content/$mode" "${conn[@]}" -H "Authorization: Bearer $TOKEN" "$URL/api/v1/files/$SMALL_ID/content"
         small_wrk "buffer/$mode" "${conn[@]}" -H "Authorization: Bearer $TOKEN" "$URL/api/v1/buffer"
         small_wrk "preview/$mode" "${conn[@]}" "$SHARE_PREVIEW"
+        # A file of the web app: no account, no database, a body from
+        # memory. What hyper, tokio and wrk cost here: the floor under
+        # every figure above.
+        small_wrk "static/$mode" "${conn[@]}" "$URL/app/manifest.webmanifest"
     done
 
     if command -v b3sum >/dev/null 2>&1; then
@@ -323,6 +327,8 @@ small() { awk -v n="$1" -v f="$2" '$1 == n { print $f }' "$DIR/small.txt"; }
 for mode in keep-alive close; do
     me=$(small "me/$mode" 2)
     printf '  %-52s %-32s %s\n' "GET /api/v1/me, $mode (the ceiling)" "$me req/s, p99 $(small "me/$mode" 3)" "info"
+    printf '  %-52s %-32s %s\n' "GET /app/manifest.webmanifest, $mode (no auth, no DB)" \
+        "$(small "static/$mode" 2) req/s, p99 $(small "static/$mode" 3)" "floor"
     for case in share content buffer preview; do
         rps=$(small "$case/$mode" 2) p99=$(small "$case/$mode" 3)
         ratio=$(awk -v a="$rps" -v b="$me" 'BEGIN { printf "%.2f", a / b }')
