@@ -17,6 +17,11 @@ async fn create_pairing(server: &TestServer, user: &TestUser) -> Value {
     response.json().await.unwrap()
 }
 
+/// Sends `request` and reads its JSON answer.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 fn code_of(pairing: &Value) -> String {
     let url = pairing["url"].as_str().unwrap();
     url.split_once("/app/#pair=").expect("a pairing URL").1.to_string()
@@ -47,15 +52,7 @@ async fn a_phone_pairs_once_and_the_laptop_sees_it() {
     assert_eq!(response.status(), StatusCode::OK);
     let tokens: Value = response.json().await.unwrap();
     let phone_token = tokens["access_token"].as_str().unwrap().to_string();
-    let me: Value = server
-        .request(Method::GET, "/api/v1/me")
-        .bearer_auth(&phone_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = json_of(server.request(Method::GET, "/api/v1/me").bearer_auth(&phone_token)).await;
     assert_eq!(me["username"], "alice");
     let (added, _) = wait_for_event(&mut laptop, "device.added").await;
     assert_eq!(added["device"]["name"], "Chrome on Android");
@@ -63,8 +60,7 @@ async fn a_phone_pairs_once_and_the_laptop_sees_it() {
 
     // The code worked once; a replay, even right away, does not sign in.
     expect_error(redeem(&server, &code, "thief").await, StatusCode::GONE, "pairing_used").await;
-    let devices: Value =
-        server.as_user(&alice, Method::GET, "/api/v1/devices").send().await.unwrap().json().await.unwrap();
+    let devices = json_of(server.as_user(&alice, Method::GET, "/api/v1/devices")).await;
     let names: Vec<&str> = devices.as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["test", "Chrome on Android"]);
 
@@ -106,8 +102,7 @@ async fn bad_codes_never_sign_in() {
     expect_error(response, StatusCode::UNAUTHORIZED, "missing_credentials").await;
 
     // A code whose five minutes are over.
-    let me: Value =
-        server.as_user(&alice, Method::GET, "/api/v1/me").send().await.unwrap().json().await.unwrap();
+    let me = json_of(server.as_user(&alice, Method::GET, "/api/v1/me")).await;
     let code = "BBBBBBBBBBBBBBBBBBBBBB";
     let past = cloudbuffer_server::db::now_ms() - 600_000;
     let hash = cloudbuffer_server::auth::pairing::code_hash(code);
@@ -118,8 +113,7 @@ async fn bad_codes_never_sign_in() {
         .await
         .unwrap());
     expect_error(redeem(&server, code, "late").await, StatusCode::GONE, "pairing_expired").await;
-    let devices: Value =
-        server.as_user(&alice, Method::GET, "/api/v1/devices").send().await.unwrap().json().await.unwrap();
+    let devices = json_of(server.as_user(&alice, Method::GET, "/api/v1/devices")).await;
     assert_eq!(devices.as_array().unwrap().len(), 1, "no device was added by a bad code");
 }
 
@@ -153,54 +147,35 @@ async fn links_use_the_address_the_request_came_in_through() {
     let clip = server.copy_text(&alice, "hello").await;
     let port = server.base.rsplit(':').next().unwrap().to_string();
     let lan = format!("192.168.1.7:{port}");
-    let share: Value = server
-        .as_user(&alice, Method::POST, "/api/v1/shares")
-        .header("host", &lan)
-        .json(&json!({"clip_id": clip["id"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let share = json_of(
+        server
+            .as_user(&alice, Method::POST, "/api/v1/shares")
+            .header("host", &lan)
+            .json(&json!({"clip_id": clip["id"]})),
+    )
+    .await;
     let token = share["token"].as_str().unwrap();
     assert_eq!(share["url"], format!("http://{lan}/s/{token}"));
     assert_eq!(share["qr_svg_url"], format!("http://{lan}/s/{token}/qr.svg"));
-    let pairing: Value = server
-        .as_user(&alice, Method::POST, "/api/v1/pairings")
-        .header("host", &lan)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let pairing =
+        json_of(server.as_user(&alice, Method::POST, "/api/v1/pairings").header("host", &lan)).await;
     assert!(pairing["url"].as_str().unwrap().starts_with(&format!("http://{lan}/app/#pair=")));
 
     // The test client is 127.0.0.1, a trusted proxy here: its forwarded
     // headers name the address phones use.
-    let listed: Value = server
-        .as_user(&alice, Method::GET, "/api/v1/shares")
-        .header("x-forwarded-proto", "https")
-        .header("x-forwarded-host", "buffer.example")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = json_of(
+        server
+            .as_user(&alice, Method::GET, "/api/v1/shares")
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-host", "buffer.example"),
+    )
+    .await;
     assert_eq!(listed[0]["url"], format!("https://buffer.example/s/{token}"));
 
     // A Host header that is not a host never reaches a link.
-    let listed: Value = server
-        .as_user(&alice, Method::GET, "/api/v1/shares")
-        .header("host", "evil.example/phish?")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed =
+        json_of(server.as_user(&alice, Method::GET, "/api/v1/shares").header("host", "evil.example/phish?"))
+            .await;
     assert_eq!(listed[0]["url"], format!("http://127.0.0.1:8080/s/{token}"));
 }
 

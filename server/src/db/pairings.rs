@@ -1,6 +1,6 @@
 //! Pairing codes: create one for an account, redeem it once for a new device.
 
-use super::users::insert_refresh;
+use super::users::insert_device;
 use super::{Database, DeviceRow};
 
 /// What redeeming a pairing code found.
@@ -80,17 +80,7 @@ impl Database {
             .bind(code_hash)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO devices (id, user_id, name, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&device.id)
-        .bind(&user_id)
-        .bind(&device.name)
-        .bind(device.created_at)
-        .bind(device.last_seen_at)
-        .execute(&mut *tx)
-        .await?;
-        insert_refresh(&mut tx, refresh_hash, &device.id, device.created_at).await?;
+        insert_device(&mut tx, &user_id, device, refresh_hash).await?;
         tx.commit().await?;
         Ok(PairOutcome::Paired { user_id })
     }

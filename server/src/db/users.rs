@@ -176,17 +176,7 @@ impl Database {
         refresh_hash: &str,
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "INSERT INTO devices (id, user_id, name, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&device.id)
-        .bind(user_id)
-        .bind(&device.name)
-        .bind(device.created_at)
-        .bind(device.last_seen_at)
-        .execute(&mut *tx)
-        .await?;
-        insert_refresh(&mut tx, refresh_hash, &device.id, device.created_at).await?;
+        insert_device(&mut tx, user_id, device, refresh_hash).await?;
         tx.commit().await
     }
 
@@ -338,7 +328,27 @@ impl Database {
     }
 }
 
-pub(super) async fn insert_refresh(
+/// Signs `device` in to `user_id` with its first refresh token.
+pub(super) async fn insert_device(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &str,
+    device: &DeviceRow,
+    refresh_hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO devices (id, user_id, name, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&device.id)
+    .bind(user_id)
+    .bind(&device.name)
+    .bind(device.created_at)
+    .bind(device.last_seen_at)
+    .execute(&mut **tx)
+    .await?;
+    insert_refresh(tx, refresh_hash, &device.id, device.created_at).await
+}
+
+async fn insert_refresh(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     token_hash: &str,
     device_id: &str,
