@@ -9,6 +9,7 @@
 
 mod buckets;
 mod clips;
+mod e2e;
 mod files;
 mod pairings;
 mod postgres;
@@ -24,6 +25,7 @@ use sqlx::AnyPool;
 use time::OffsetDateTime;
 
 pub use clips::{ClipRow, NewClip};
+pub use e2e::E2eKeyRow;
 pub use files::{DownloadCounts, FileRow, NewFile, StoreOutcome};
 pub use pairings::PairOutcome;
 pub use postgres::Listener;

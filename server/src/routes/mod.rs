@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod buffer;
+pub mod e2e;
 pub mod events;
 pub mod files;
 pub mod ops;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .merge(user::router())
         .merge(files::router())
         .merge(buffer::router())
+        .merge(e2e::router())
         .merge(events::router())
         .merge(shares::router())
         .merge(page::router())
@@ -42,7 +44,7 @@ pub fn router() -> Router<AppState> {
         files::upload_multipart, files::upload_raw, files::list_files, files::get_file, files::file_content,
         files::delete_file,
         buffer::put_buffer, buffer::get_buffer, buffer::clear_buffer, buffer::list_clips, buffer::get_clip,
-        buffer::clip_content, buffer::delete_clip, events::connect,
+        buffer::clip_content, buffer::delete_clip, events::connect, e2e::get_key, e2e::put_key,
         shares::create_share, shares::list_shares, shares::revoke_share, shares::raw, shares::raw_with_form,
         shares::preview, shares::qr_svg, shares::qr_png, page::show, page::submit,
         ops::healthz, ops::prometheus, ops::openapi,
