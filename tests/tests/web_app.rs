@@ -218,3 +218,57 @@ async fn the_share_target_post_lands_as_a_text_clip_and_a_file_clip() {
     assert_eq!(left, json!(0));
     browser.close().await;
 }
+
+/// Shares `bytes` as `name` through the share target's POST, as Android would.
+async fn share_file(browser: &Browser, dir: &std::path::Path, name: &str, bytes: &[u8]) {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    browser.js(SHARE_FORM, vec![json!(""), json!(""), json!("")]).await;
+    browser.pick_file("#shared-file", &path).await;
+    browser.js("document.querySelector('#shared-file').form.submit()", vec![]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_files_the_server_refuses_are_explained_in_the_page() {
+    let Some(browser) = Browser::start().await else { return };
+    let server = TestServer::start_with(|s| {
+        s.max_file_bytes = Some(150_000);
+        s.quota_bytes = Some(100_000);
+    })
+    .await;
+    let alice = Account::new(&server, "alice").await;
+    sign_in(&browser, &alice).await;
+    browser
+        .wait_until("the service worker controls the page", PATIENCE, "!!navigator.serviceWorker.controller")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // Under the file limit, over the quota: the server's 507, in words.
+    share_file(&browser, dir.path(), "scan.pdf", &noise(120_000, "over quota")).await;
+    browser
+        .wait_until(
+            "the quota refusal is shown",
+            PATIENCE,
+            "document.querySelector('#alert').textContent.includes('storage is full')",
+        )
+        .await;
+    // Over the file limit: refused before a byte is sent, saying the limit.
+    share_file(&browser, dir.path(), "movie.mp4", &noise(200_000, "too big")).await;
+    browser
+        .wait_until(
+            "the size refusal is shown",
+            PATIENCE,
+            "document.querySelector('#alert').textContent.includes('movie.mp4') \
+             && document.querySelector('#alert').textContent.includes('up to')",
+        )
+        .await;
+    assert_eq!(alice.get("/files").await, json!([]), "nothing was stored");
+    let left = browser
+        .js_async(
+            "const done = arguments[0]; caches.open('cb-share-target').then(c => c.keys()).then(k => done(k.length))",
+            vec![],
+        )
+        .await;
+    assert_eq!(left, json!(0), "refused items are not retried forever");
+    browser.close().await;
+}
