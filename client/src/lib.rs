@@ -1,13 +1,14 @@
 //! Cloud Buffer client: the HTTP API client ([`Client`]), streaming
 //! transfers with progress and resume, the saved session, the clipboard
-//! sync engine ([`sync`]), folder watching ([`watch`]) and adding a phone
-//! ([`pairing`]).
+//! sync engine ([`sync`]), folder watching ([`watch`]), adding a phone
+//! ([`pairing`]) and the end-to-end encryption account key ([`e2e`]).
 //!
 //! Every call returns a [`ClientError`] whose message a person can act on.
 
 pub mod api;
 mod clip_content;
 pub mod device_tokens;
+pub mod e2e;
 pub mod error;
 pub mod live;
 pub mod names;
@@ -20,6 +21,7 @@ pub mod watch;
 
 pub use api::Client;
 pub use device_tokens::DeviceTokens;
+pub use e2e::{LocalKey, LocalKeys};
 pub use error::{ClientError, Result};
 pub use names::{printable, safe_file_name};
 pub use ops::QrFormat;

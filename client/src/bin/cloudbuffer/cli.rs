@@ -67,6 +67,22 @@ pub enum Command {
     Pair(PairArgs),
     /// Keep this machine's clipboard in sync, in the foreground
     Sync(SyncArgs),
+    /// End-to-end encryption (preview): set up your account's key; content is not encrypted yet
+    ///
+    /// `enable` on a first device makes a random account key and stores it
+    /// on the server only wrapped under an encryption passphrase, which never
+    /// leaves your devices (and is not your login password: the server cannot
+    /// recover it). `unlock` on each other device fetches the wrapped key and
+    /// opens it with the passphrase. The unlocked key is kept in your config
+    /// folder, readable by you only.
+    ///
+    /// Passphrases come from a prompt, from standard input with
+    /// --passphrase-stdin (one per line), or from CLOUDBUFFER_E2E_PASSPHRASE
+    /// (and CLOUDBUFFER_E2E_NEW_PASSPHRASE for the new one of `passwd`).
+    ///
+    /// This is a preview: clips and files are not encrypted by it yet. See
+    /// docs/encryption.md.
+    E2e(E2eArgs),
     /// Print a shell completion script (e.g. `cloudbuffer completions bash > ~/.local/share/bash-completion/completions/cloudbuffer`)
     Completions(CompletionsArgs),
 }
@@ -247,6 +263,33 @@ pub struct SyncArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct E2eArgs {
+    #[command(subcommand)]
+    pub action: E2eAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum E2eAction {
+    /// Turn end-to-end encryption on: make the account key and protect it with a new passphrase
+    Enable(PassphraseArgs),
+    /// Open the account key with the passphrase and keep it on this device
+    Unlock(PassphraseArgs),
+    /// Show whether encryption is on and whether this device holds the current key
+    Status(JsonArgs),
+    /// Change the passphrase (the same key is re-wrapped: nothing is re-encrypted)
+    Passwd(PassphraseArgs),
+    /// Delete the account key from this device only (the server and other devices keep theirs)
+    Forget,
+}
+
+#[derive(Debug, Args)]
+pub struct PassphraseArgs {
+    /// Read the passphrase from standard input, one line (for passwd: the current one, then the new one)
+    #[arg(long)]
+    pub passphrase_stdin: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell
     #[arg(value_enum)]
@@ -281,5 +324,12 @@ mod tests {
         assert!(Cli::try_parse_from(["cloudbuffer", "pair", "--qr", "--no-qr"]).is_err());
         let cli = Cli::try_parse_from(["cloudbuffer", "pair", "--no-wait"]).unwrap();
         assert!(matches!(cli.command, Command::Pair(PairArgs { no_wait: true, .. })));
+        let cli = Cli::try_parse_from(["cloudbuffer", "e2e", "unlock", "--passphrase-stdin"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::E2e(E2eArgs { action: E2eAction::Unlock(PassphraseArgs { passphrase_stdin: true }) })
+        ));
+        assert!(Cli::try_parse_from(["cloudbuffer", "e2e"]).is_err());
+        assert!(Cli::try_parse_from(["cloudbuffer", "e2e", "forget", "--passphrase-stdin"]).is_err());
     }
 }

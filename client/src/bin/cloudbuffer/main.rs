@@ -8,6 +8,7 @@ mod account;
 mod cli;
 mod clipboard;
 mod download;
+mod e2e;
 mod files;
 mod format;
 mod http;
@@ -167,6 +168,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Share(args) => files::share(&context, args).await,
         Command::Shares(args) => files::shares(&context, args).await,
         Command::Sync(args) => sync::sync(&context, args).await,
+        Command::E2e(args) => e2e::e2e(&context, args.action).await,
         Command::Completions(args) => {
             let mut script = Vec::new();
             clap_complete::generate(args.shell, &mut Cli::command(), "cloudbuffer", &mut script);

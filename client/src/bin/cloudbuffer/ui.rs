@@ -113,19 +113,26 @@ pub fn read_secret(source: &SecretSource) -> Result<String, Failure> {
             .and_then(|v| non_empty(v, source));
     }
     if std::io::stdin().is_terminal() {
-        let first = prompt(source.prompt)?;
+        let first = prompt_secret(source.prompt, "password")?;
         if source.confirm {
-            let again = prompt("Again, to confirm: ")?;
+            let again = prompt_secret("Again, to confirm: ", "password")?;
             if again != first {
                 return Err(Failure::message("the two passwords differ"));
             }
         }
         return non_empty(first, source);
     }
+    let text = read_stdin_line("password")?;
+    non_empty(text, source)
+}
+
+/// The first line of standard input (without its line end), read byte by
+/// byte so the rest stays unread for the next call. `what` names the
+/// secret in errors ("password", "passphrase").
+pub fn read_stdin_line(what: &str) -> Result<String, Failure> {
     let mut line = Vec::new();
     let mut byte = [0u8; 1];
     let mut stdin = std::io::stdin().lock();
-    // One line only, byte by byte: the rest of standard input stays unread.
     loop {
         match stdin.read(&mut byte) {
             Ok(0) => break,
@@ -133,23 +140,23 @@ pub fn read_secret(source: &SecretSource) -> Result<String, Failure> {
             Ok(_) => line.push(byte[0]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                return Err(Failure::message(format!("cannot read the password from standard input: {e}")))
+                return Err(Failure::message(format!("cannot read the {what} from standard input: {e}")))
             }
         }
         if line.len() > 4096 {
-            return Err(Failure::message("the password on standard input is too long"));
+            return Err(Failure::message(format!("the {what} on standard input is too long")));
         }
     }
     if line.last() == Some(&b'\r') {
         line.pop();
     }
-    let text = String::from_utf8(line)
-        .map_err(|_| Failure::message("the password on standard input is not valid UTF-8"))?;
-    non_empty(text, source)
+    String::from_utf8(line)
+        .map_err(|_| Failure::message(format!("the {what} on standard input is not valid UTF-8")))
 }
 
-fn prompt(text: &str) -> Result<String, Failure> {
-    rpassword::prompt_password(text).map_err(|e| Failure::message(format!("cannot read the password: {e}")))
+/// Asks for a secret on the terminal, without echo.
+pub fn prompt_secret(text: &str, what: &str) -> Result<String, Failure> {
+    rpassword::prompt_password(text).map_err(|e| Failure::message(format!("cannot read the {what}: {e}")))
 }
 
 fn non_empty(value: String, source: &SecretSource) -> Result<String, Failure> {
