@@ -1,6 +1,6 @@
 // Checks e2e.js against the Rust crate's vectors (crypto/tests/vectors.json):
 // `(await import('/app/e2e-selftest.js')).selfTest(vectors)` resolves to
-// {passed, failed: [messages]}. Used by browser tests, never by the app.
+// {passed, failed: [messages]}. Used by tests/tests/web_app_e2e.rs, never by the app.
 
 import * as e2e from './e2e.js';
 
