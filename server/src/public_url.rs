@@ -144,17 +144,6 @@ impl FromRequestParts<AppState> for BaseUrl {
     }
 }
 
-/// True when a phone could not open `url`: its host is a loopback address.
-pub fn is_loopback_url(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split('/').next().unwrap_or("");
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
-    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,17 +227,5 @@ mod tests {
             assert!(bad.parse::<IpRange>().is_err(), "{bad}");
         }
         assert_eq!(parse_ranges(" ").unwrap(), vec![]);
-    }
-
-    #[test]
-    fn loopback_urls() {
-        for url in
-            ["http://127.0.0.1:8080/s/x", "http://localhost/app/", "http://[::1]:80/", "http://127.1.2.3"]
-        {
-            assert!(is_loopback_url(url), "{url}");
-        }
-        for url in ["http://192.168.1.2:8080/s/x", "https://buffer.example/", "http://[fe80::1]/"] {
-            assert!(!is_loopback_url(url), "{url}");
-        }
     }
 }

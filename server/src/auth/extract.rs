@@ -194,7 +194,7 @@ async fn authenticate(parts: &mut Parts, state: &AppState, along: Along<'_>) -> 
 }
 
 /// The `access_token` query parameter, percent-decoded.
-fn query_token(query: Option<&str>) -> Option<String> {
+pub fn query_token(query: Option<&str>) -> Option<String> {
     query?.split('&').find_map(|pair| {
         let (name, value) = pair.split_once('=')?;
         (name == "access_token" && !value.is_empty())

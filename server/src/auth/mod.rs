@@ -9,4 +9,4 @@ pub mod ratelimit;
 pub mod service;
 pub mod tokens;
 
-pub use extract::{AuthFile, AuthNewestClip, AuthUser, BasicCache, ClientIp};
+pub use extract::{query_token, AuthFile, AuthNewestClip, AuthUser, BasicCache, ClientIp};

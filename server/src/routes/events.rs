@@ -1,10 +1,9 @@
 //! `GET /api/v1/events`: the live event WebSocket.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{FromRequestParts, Query, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::get;
@@ -16,7 +15,7 @@ use tokio::sync::broadcast::Receiver;
 use tokio::time::Instant;
 
 use crate::auth::extract::bearer;
-use crate::auth::AuthUser;
+use crate::auth::{query_token, AuthUser};
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::hub;
@@ -74,13 +73,11 @@ pub async fn connect(State(state): State<AppState>, request: Request) -> ApiResu
 }
 
 async fn authenticate(state: &AppState, parts: &mut Parts) -> ApiResult<(AuthUser, Option<String>)> {
-    if parts.headers.contains_key(axum::http::header::AUTHORIZATION) {
+    // The header, or `?access_token=` (which `AuthUser` takes on reads).
+    if parts.headers.contains_key(axum::http::header::AUTHORIZATION)
+        || query_token(parts.uri.query()).is_some()
+    {
         return Ok((AuthUser::from_request_parts(parts, state).await?, None));
-    }
-    let query: Query<HashMap<String, String>> =
-        Query::from_request_parts(parts, state).await.unwrap_or_else(|_| Query(HashMap::new()));
-    if let Some(token) = query.get("access_token") {
-        return Ok((bearer(state, token).await?, None));
     }
     let offered = parts
         .headers
