@@ -182,6 +182,12 @@ pub struct FileInfo {
     pub expires_at: OffsetDateTime,
     /// Completed downloads.
     pub downloads: u64,
+    /// End-to-end encrypted (docs/encryption.md): the content is a CBEE
+    /// item, `name` is an encrypted `name` field and `content_type` an
+    /// encrypted `content-type` field (or empty), both exactly as the
+    /// uploading client sent them. Absent in older servers' answers.
+    #[serde(default)]
+    pub encrypted: bool,
 }
 
 /// `GET /api/v1/admin/stats`: server totals and per-user usage.
@@ -245,12 +251,18 @@ pub struct Clip {
     pub expires_at: OffsetDateTime,
     /// The device that made it (absent for HTTP Basic clients).
     pub origin_device_id: Option<String>,
-    /// First 200 characters of a text clip.
+    /// First 200 characters of a text clip; for an encrypted text clip,
+    /// the encrypted `preview` field its client sent (if any).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
     /// The stored file of a file clip.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<FileInfo>,
+    /// End-to-end encrypted: a text clip's content is an encrypted `text`
+    /// field; a file clip is encrypted exactly when its file is. Absent in
+    /// older servers' answers.
+    #[serde(default)]
+    pub encrypted: bool,
 }
 
 /// Why a file went away, in `file.deleted` events.

@@ -7,6 +7,7 @@ use cloudbuffer_protocol::{Clip, ClipKind, Event};
 use futures_util::Stream;
 
 use crate::db::{now_ms, to_time, ClipRow, NewClip};
+use crate::encrypted::{self, Naming};
 use crate::error::{ApiError, ApiResult};
 use crate::files::{self, file_info, human_bytes};
 use crate::state::AppState;
@@ -27,6 +28,7 @@ pub fn clip_info(row: &ClipRow) -> Clip {
         origin_device_id: row.origin_device_id.clone(),
         preview: row.preview.clone(),
         file: row.file.as_ref().map(file_info),
+        encrypted: row.encrypted,
     }
 }
 
@@ -34,6 +36,31 @@ pub fn clip_info(row: &ClipRow) -> Clip {
 /// anything that is not UTF-8. It counts as one of the user's uploads in
 /// flight, since it is held in memory until stored.
 pub async fn read_text<S, E>(state: &AppState, user_id: &str, body: S) -> ApiResult<String>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+    E: std::fmt::Display,
+{
+    let text = read_body(state, user_id, body).await?;
+    String::from_utf8(text).map_err(|_| {
+        ApiError::bad_request("invalid_text", "a text clip must be UTF-8; send binary data as a file")
+    })
+}
+
+/// Reads an encrypted text clip body: a `text` field (base64url) of at
+/// most [`MAX_TEXT_BYTES`], else 400 `invalid_encrypted_field`.
+pub async fn read_encrypted_text<S, E>(state: &AppState, user_id: &str, body: S) -> ApiResult<String>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+    E: std::fmt::Display,
+{
+    let field = read_body(state, user_id, body).await?;
+    encrypted::check_field("text", &field, MAX_TEXT_BYTES)?;
+    // base64url is ASCII: this cannot fail after the check.
+    String::from_utf8(field).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// A text clip's body, at most [`MAX_TEXT_BYTES`].
+async fn read_body<S, E>(state: &AppState, user_id: &str, body: S) -> ApiResult<Vec<u8>>
 where
     S: Stream<Item = Result<Bytes, E>>,
     E: std::fmt::Display,
@@ -55,19 +82,42 @@ where
         }
         text.extend_from_slice(&chunk);
     }
-    String::from_utf8(text.to_vec()).map_err(|_| {
-        ApiError::bad_request("invalid_text", "a text clip must be UTF-8; send binary data as a file")
-    })
+    Ok(text.to_vec())
 }
 
 /// Adds a text clip and announces it.
 pub async fn add_text(state: &AppState, user_id: &str, device: Option<&str>, text: &str) -> ApiResult<Clip> {
+    add_text_clip(state, user_id, device, text, None).await
+}
+
+/// Adds an end-to-end encrypted text clip (`text`: a `text` field) with the
+/// preview field its client sent, if any, and announces it.
+pub async fn add_encrypted_text(
+    state: &AppState,
+    user_id: &str,
+    device: Option<&str>,
+    text: &str,
+    preview: Option<&str>,
+) -> ApiResult<Clip> {
+    add_text_clip(state, user_id, device, text, Some(preview)).await
+}
+
+/// `encrypted`: None for plaintext, else the preview field (if any).
+async fn add_text_clip(
+    state: &AppState,
+    user_id: &str,
+    device: Option<&str>,
+    text: &str,
+    encrypted: Option<Option<&str>>,
+) -> ApiResult<Clip> {
     let now = now_ms();
     let id = ids::new_id();
     let clip = NewClip {
         id: &id,
         user_id,
         text: Some(text),
+        preview_field: encrypted.flatten(),
+        encrypted: encrypted.is_some(),
         file: None,
         origin_device_id: device,
         created_at: now,
@@ -82,7 +132,7 @@ pub async fn add_file<S, E>(
     state: &AppState,
     user_id: &str,
     device: Option<&str>,
-    name: &str,
+    naming: &Naming,
     declared_len: Option<u64>,
     body: S,
 ) -> ApiResult<Clip>
@@ -90,13 +140,15 @@ where
     S: Stream<Item = Result<Bytes, E>>,
     E: std::fmt::Display,
 {
-    let stored = files::store_upload(state, user_id, name, declared_len, body).await?;
+    let stored = files::store_upload(state, user_id, naming, declared_len, body).await?;
     let id = ids::new_id();
     let now = now_ms();
     let clip = NewClip {
         id: &id,
         user_id,
         text: None,
+        preview_field: None,
+        encrypted: stored.file.encrypted,
         file: Some(&stored.file),
         origin_device_id: device,
         created_at: now,

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod buffer;
 pub mod config;
 pub mod db;
+pub mod encrypted;
 pub mod error;
 pub mod events;
 pub mod extract;

@@ -118,6 +118,7 @@ mod tests {
             created_at: 0,
             expires_at: 0,
             downloads: 0,
+            encrypted: false,
         }
     }
 

@@ -17,10 +17,13 @@ pub struct ClipRow {
     pub kind: String,
     /// Bytes of content.
     pub size: i64,
-    /// First 200 characters of a text clip.
+    /// First 200 characters of a text clip; for an encrypted one, the
+    /// preview field its client sent.
     pub preview: Option<String>,
     /// The file of a file clip.
     pub file: Option<FileRow>,
+    /// End-to-end encrypted (a file clip: its file is).
+    pub encrypted: bool,
     /// The device that made it.
     pub origin_device_id: Option<String>,
     /// Creation, ms.
@@ -36,8 +39,12 @@ pub struct NewClip<'a> {
     pub id: &'a str,
     /// Owner.
     pub user_id: &'a str,
-    /// The text, for a text clip.
+    /// The text, for a text clip (an encrypted `text` field if encrypted).
     pub text: Option<&'a str>,
+    /// An encrypted text clip's preview field, as its client sent it.
+    pub preview_field: Option<&'a str>,
+    /// End-to-end encrypted; for a file clip, whatever its file is.
+    pub encrypted: bool,
     /// The stored file, for a file clip.
     pub file: Option<&'a FileRow>,
     /// The device that made it.
@@ -61,9 +68,15 @@ impl NewClip<'_> {
             user_id: self.user_id.to_string(),
             kind: kind.to_string(),
             size,
-            // As `substr(text_content, 1, 200)`: characters, not bytes.
-            preview: self.text.map(|t| t.chars().take(200).collect()),
+            // As `substr(text_content, 1, 200)`: characters, not bytes. The
+            // server never previews ciphertext: the client's field instead.
+            preview: if self.encrypted {
+                self.preview_field.map(str::to_string)
+            } else {
+                self.text.map(|t| t.chars().take(200).collect())
+            },
             file: self.file.cloned(),
+            encrypted: self.encrypted,
             origin_device_id: self.origin_device_id.map(str::to_string),
             created_at: self.created_at,
             expires_at: self.expires_at,
@@ -74,8 +87,9 @@ impl NewClip<'_> {
 /// A clip's columns, `c_`-prefixed, from `clips c`.
 pub(super) const CLIP_COLUMNS_AS_C: &str =
     "c.id AS c_id, c.user_id AS c_user_id, c.kind AS c_kind, c.size AS c_size, \
-     substr(c.text_content, 1, 200) AS c_preview, c.origin_device_id AS c_origin, \
-     c.created_at AS c_created_at, c.expires_at AS c_expires_at";
+     CASE WHEN c.encrypted <> 0 THEN c.preview_field ELSE substr(c.text_content, 1, 200) END AS c_preview, \
+     c.origin_device_id AS c_origin, c.created_at AS c_created_at, c.expires_at AS c_expires_at, \
+     c.encrypted AS c_encrypted";
 
 /// [`CLIP_COLUMNS_AS_C`] with the whole text as `c_text` and the clip's
 /// file as `f_` columns: what sending a clip's content needs. Read back
@@ -102,6 +116,7 @@ pub(super) fn clip_from_row(row: &SqlRow) -> ClipRow {
         size: row.get("c_size"),
         preview: if kind == "text" { row.get("c_preview") } else { None },
         file: row.get::<Option<String>, _>("f_id").map(|_| file_from_prefixed_row(row)),
+        encrypted: row.get::<i64, _>("c_encrypted") != 0,
         kind,
         origin_device_id: row.get("c_origin"),
         created_at: row.get("c_created_at"),
@@ -122,8 +137,8 @@ impl Database {
         let row = clip.row();
         let (kind, size) = (row.kind.as_str(), row.size);
         sqlx::query(
-            "INSERT INTO clips (id, user_id, kind, text_content, file_id, size, origin_device_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO clips (id, user_id, kind, text_content, file_id, size, origin_device_id, created_at, expires_at, \
+             encrypted, preview_field) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(clip.id)
         .bind(clip.user_id)
@@ -134,6 +149,8 @@ impl Database {
         .bind(clip.origin_device_id)
         .bind(clip.created_at)
         .bind(clip.expires_at)
+        .bind(row.encrypted as i64)
+        .bind(row.preview.as_deref().filter(|_| row.encrypted))
         .execute(&mut *tx)
         .await?;
         let rows = sqlx::query("SELECT id, expires_at FROM clips WHERE user_id = $1 ORDER BY seq DESC")

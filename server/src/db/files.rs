@@ -27,6 +27,9 @@ pub struct FileRow {
     pub expires_at: i64,
     /// Completed downloads.
     pub downloads: i64,
+    /// End-to-end encrypted: `name` and `content_type` are the client's
+    /// field ciphertexts, stored as sent.
+    pub encrypted: bool,
 }
 
 /// A file about to be recorded (its blob is already durable in the store).
@@ -65,12 +68,13 @@ pub enum StoreOutcome {
     },
 }
 
-const FILE_COLUMNS: &str = "id, user_id, name, size, hash, content_type, created_at, expires_at, downloads";
+const FILE_COLUMNS: &str =
+    "id, user_id, name, size, hash, content_type, created_at, expires_at, downloads, encrypted";
 
 /// The file columns of `files f` prefixed `f_`, for joins.
 pub(super) const FILE_COLUMNS_AS_F: &str = "f.id AS f_id, f.user_id AS f_user_id, f.name AS f_name, \
      f.size AS f_size, f.hash AS f_hash, f.content_type AS f_content_type, f.created_at AS f_created_at, \
-     f.expires_at AS f_expires_at, f.downloads AS f_downloads";
+     f.expires_at AS f_expires_at, f.downloads AS f_downloads, f.encrypted AS f_encrypted";
 
 /// A file from `f_`-prefixed columns (see [`FILE_COLUMNS_AS_F`]).
 pub(super) fn file_from_prefixed_row(row: &SqlRow) -> FileRow {
@@ -84,6 +88,7 @@ pub(super) fn file_from_prefixed_row(row: &SqlRow) -> FileRow {
         created_at: row.get("f_created_at"),
         expires_at: row.get("f_expires_at"),
         downloads: row.get("f_downloads"),
+        encrypted: row.get::<i64, _>("f_encrypted") != 0,
     }
 }
 
@@ -98,6 +103,7 @@ fn file_from_row(row: &SqlRow) -> FileRow {
         created_at: row.get("created_at"),
         expires_at: row.get("expires_at"),
         downloads: row.get("downloads"),
+        encrypted: row.get::<i64, _>("encrypted") != 0,
     }
 }
 
@@ -125,7 +131,7 @@ impl Database {
         .execute(&mut *tx)
         .await?;
         sqlx::query(&format!(
-            "INSERT INTO files ({FILE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            "INSERT INTO files ({FILE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ))
         .bind(&file.id)
         .bind(&file.user_id)
@@ -136,6 +142,7 @@ impl Database {
         .bind(file.created_at)
         .bind(file.expires_at)
         .bind(file.downloads)
+        .bind(file.encrypted as i64)
         .execute(&mut *tx)
         .await?;
 

@@ -82,6 +82,9 @@ pub struct Content<'a> {
     pub content_type: &'a str,
     /// Name for Content-Disposition.
     pub name: &'a str,
+    /// End-to-end encrypted: `name` and `content_type` are fields, served
+    /// as they are (see [`serve`]).
+    pub encrypted: bool,
 }
 
 impl<'a> Content<'a> {
@@ -94,6 +97,7 @@ impl<'a> Content<'a> {
             hash: &file.hash,
             content_type: &file.content_type,
             name: &file.name,
+            encrypted: file.encrypted,
         }
     }
 }
@@ -164,14 +168,29 @@ pub async fn serve(
             .filter(|_| reaches_end)
             .map(|hook| Box::new(hook) as Box<dyn FnOnce(u64) + Send>),
     };
-    let disposition = content_disposition("attachment", content.name);
+    let (content_type, disposition) = if content.encrypted {
+        // The server cannot know the type of ciphertext; the name field
+        // is base64url, already safe in a quoted header parameter. The
+        // content-type field goes along for the share page's script.
+        builder = builder.header(crate::encrypted::HEADER, "1");
+        if !content.content_type.is_empty() {
+            builder = builder.header(
+                crate::encrypted::CONTENT_TYPE_HEADER,
+                HeaderValue::from_str(content.content_type).map_err(internal)?,
+            );
+        }
+        (
+            HeaderValue::from_static("application/octet-stream"),
+            format!("attachment; filename=\"{}\"", content.name),
+        )
+    } else {
+        let content_type = HeaderValue::from_str(content.content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+        (content_type, content_disposition("attachment", content.name))
+    };
     builder
         .status(status)
-        .header(
-            header::CONTENT_TYPE,
-            HeaderValue::from_str(content.content_type)
-                .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-        )
+        .header(header::CONTENT_TYPE, content_type)
         .header(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(internal)?)
         .header(header::CONTENT_LENGTH, len)
         .body(Body::from_stream(stream))

@@ -13,6 +13,7 @@ use cloudbuffer_protocol::{DeleteReason, Event, FileInfo};
 use futures_util::{Stream, StreamExt};
 
 use crate::db::{now_ms, to_time, FileRow, PurgedFile, RemoveReason, StoreOutcome};
+use crate::encrypted::{MagicCheck, Naming};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::WrittenBlob;
@@ -29,6 +30,7 @@ pub fn file_info(row: &FileRow) -> FileInfo {
         created_at: to_time(row.created_at),
         expires_at: to_time(row.expires_at),
         downloads: row.downloads as u64,
+        encrypted: row.encrypted,
     }
 }
 
@@ -88,7 +90,7 @@ pub fn removal_events(removed: &[PurgedFile]) -> Vec<Event> {
 pub async fn upload_file<S, E>(
     state: &AppState,
     user_id: &str,
-    raw_name: &str,
+    naming: &Naming,
     declared_len: Option<u64>,
     body: S,
 ) -> ApiResult<FileRow>
@@ -96,7 +98,7 @@ where
     S: Stream<Item = Result<Bytes, E>>,
     E: std::fmt::Display,
 {
-    let stored = store_upload(state, user_id, raw_name, declared_len, body).await?;
+    let stored = store_upload(state, user_id, naming, declared_len, body).await?;
     let mut events = vec![Event::FileCreated { file: file_info(&stored.file) }];
     events.extend(removal_events(&stored.removed));
     events::notify(state, user_id, events).await;
@@ -105,11 +107,12 @@ where
 
 /// Streams `body` into the store and records it as a file of `user_id`.
 /// Nothing becomes visible unless the whole body arrived, fit the limits
-/// and is durable on disk. Publishes nothing: callers announce.
+/// (an encrypted one: started with the item magic) and is durable on
+/// disk. Publishes nothing: callers announce.
 pub async fn store_upload<S, E>(
     state: &AppState,
     user_id: &str,
-    raw_name: &str,
+    naming: &Naming,
     declared_len: Option<u64>,
     body: S,
 ) -> ApiResult<Stored>
@@ -125,7 +128,7 @@ where
     let mut ticket =
         state.uploads.begin(user_id, config.max_uploads_per_user, config.quota_bytes, declared_len)?;
     let idle = Duration::from_secs(config.idle_timeout_seconds);
-    let name = names::sanitize_file_name(raw_name);
+    let mut magic = naming.is_encrypted().then(MagicCheck::default);
     let mut writer = state.store.writer()?;
     let mut body = std::pin::pin!(body);
     let mut received = 0u64;
@@ -139,8 +142,13 @@ where
             }
         };
         received += chunk.len() as u64;
-        let accepted =
-            if received > limit { Err(too_large(limit)) } else { ticket.receive(chunk.len() as u64) };
+        let accepted = if received > limit {
+            Err(too_large(limit))
+        } else if let Some(magic) = &mut magic {
+            magic.feed(&chunk).and_then(|()| ticket.receive(chunk.len() as u64))
+        } else {
+            ticket.receive(chunk.len() as u64)
+        };
         if let Err(e) = accepted {
             writer.abort().await;
             return Err(e);
@@ -150,19 +158,32 @@ where
             return Err(e.into());
         }
     }
+    if let Some(Err(e)) = magic.as_ref().map(MagicCheck::finish) {
+        writer.abort().await;
+        return Err(e);
+    }
     let blob = writer.finish().await?;
     metrics::UPLOAD_BYTES.add(blob.size);
     let now = now_ms();
+    // An encrypted item's fields are opaque and already safe: as sent.
+    let (name, content_type) = match naming {
+        Naming::Plain(raw) => {
+            let name = names::sanitize_file_name(raw);
+            (name.clone(), names::content_type_for(&name, &blob.head))
+        }
+        Naming::Encrypted { name, content_type } => (name.clone(), content_type.clone()),
+    };
     let row = FileRow {
         id: ids::new_id(),
         user_id: user_id.to_string(),
-        content_type: names::content_type_for(&name, &blob.head),
+        content_type,
         name,
         size: blob.size as i64,
         hash: blob.hash.clone(),
         created_at: now,
         expires_at: now + state.config.expiry_seconds as i64 * 1000,
         downloads: 0,
+        encrypted: naming.is_encrypted(),
     };
     if let Err(e) = state.store.stage(&blob).await {
         discard(state, &blob).await;

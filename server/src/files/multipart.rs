@@ -18,6 +18,7 @@ use futures_util::Stream;
 use multer::{Constraints, SizeLimit};
 
 use crate::db::FileRow;
+use crate::encrypted::{EncryptedUpload, Naming};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -28,8 +29,16 @@ pub const MAX_OTHER_FIELD: u64 = 64 * 1024;
 /// What a multipart stream may carry beyond the file itself.
 pub const STREAM_OVERHEAD: u64 = 64 * 1024;
 
-/// Streams the `file` part of a `multipart/form-data` body into the store.
-pub async fn upload<S, E>(state: &AppState, user_id: &str, content_type: &str, body: S) -> ApiResult<FileRow>
+/// Streams the `file` part of a `multipart/form-data` body into the store;
+/// `encrypted`: what the request's headers say of an encrypted upload (its
+/// part's filename is then the name field).
+pub async fn upload<S, E>(
+    state: &AppState,
+    user_id: &str,
+    content_type: &str,
+    encrypted: Option<&EncryptedUpload>,
+    body: S,
+) -> ApiResult<FileRow>
 where
     S: Stream<Item = Result<Bytes, E>> + Send + 'static,
     E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
@@ -58,8 +67,8 @@ where
             return Err(ApiError::bad_request("missing_file_field", "the form has no part named `file`"));
         };
         if field.name() == Some("file") {
-            let name = field.file_name().unwrap_or("untitled").to_string();
-            return super::upload_file(state, user_id, &name, None, field).await;
+            let naming = Naming::new(field.file_name(), encrypted)?;
+            return super::upload_file(state, user_id, &naming, None, field).await;
         }
         loop {
             let chunk = tokio::time::timeout(idle, field.chunk()).await;

@@ -12,6 +12,7 @@ use cloudbuffer_protocol::{Clip, ErrorBody};
 use crate::auth::{AuthNewestClip, AuthUser};
 use crate::buffer;
 use crate::db::{now_ms, ClipRow};
+use crate::encrypted::{self, Naming};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiPath;
 use crate::files::download;
@@ -52,7 +53,15 @@ pub async fn put_buffer(
 ) -> ApiResult<(StatusCode, Json<Clip>)> {
     let device = auth.device_id.as_deref();
     let user = &auth.user.id;
-    let clip = match data_type(&headers)? {
+    let data_type = data_type(&headers)?;
+    let encrypted = encrypted::upload(&headers)?;
+    let clip = match data_type {
+        DataType::Text if encrypted.is_some() => {
+            // Checked before the body is read, like every other header.
+            let preview = encrypted::preview(&headers)?;
+            let text = buffer::read_encrypted_text(&state, user, body.into_data_stream()).await?;
+            buffer::add_encrypted_text(&state, user, device, &text, preview.as_deref()).await?
+        }
         DataType::Text => {
             let text = buffer::read_text(&state, user, body.into_data_stream()).await?;
             buffer::add_text(&state, user, device, &text).await?
@@ -61,11 +70,12 @@ pub async fn put_buffer(
             let name = name_from_headers(&headers).ok_or_else(|| {
                 ApiError::bad_request("filename_required", "a file clip needs a name: send X-Filename")
             })?;
+            let naming = Naming::new(Some(&name), encrypted.as_ref())?;
             let declared = headers
                 .get(header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
-            buffer::add_file(&state, user, device, &name, declared, body.into_data_stream()).await?
+            buffer::add_file(&state, user, device, &naming, declared, body.into_data_stream()).await?
         }
     };
     Ok((StatusCode::CREATED, Json(clip)))
@@ -99,7 +109,7 @@ pub async fn get_buffer(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     match newest_clip {
-        Some((row, text)) => clip_content_response(&state, &row, text, &headers).await,
+        Some((row, text)) => clip_content_response(&state, &row, text, &headers, TextAs::Text).await,
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
 }
@@ -145,7 +155,7 @@ pub async fn clip_content(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let row = buffer::owned_clip(&state, &auth.user.id, &id).await?;
-    clip_content_response(&state, &row, None, &headers).await
+    clip_content_response(&state, &row, None, &headers, TextAs::Download).await
 }
 
 /// Delete one clip (a file clip's file stays under Files).
@@ -161,14 +171,27 @@ pub async fn delete_clip(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// How an encrypted text clip's field is served: `GET /buffer` sends it
+/// as text (seed-compatible), every other download route as the opaque
+/// bytes it is (`application/octet-stream`), as for encrypted files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextAs {
+    /// `text/plain; charset=utf-8`.
+    Text,
+    /// `application/octet-stream` when encrypted.
+    Download,
+}
+
 /// A clip's content as a response: text as `text/plain`, files as their
-/// download (ranges, ETag, counted), both with `X-Data-Type` and `X-Clip-Id`.
-/// `text`: a text clip's content if already read, else it is looked up.
+/// download (ranges, ETag, counted), both with `X-Data-Type` and `X-Clip-Id`
+/// (and `X-Encrypted: 1` for an encrypted clip). `text`: a text clip's
+/// content if already read, else it is looked up.
 pub async fn clip_content_response(
     state: &AppState,
     row: &ClipRow,
     text: Option<String>,
     headers: &HeaderMap,
+    text_as: TextAs,
 ) -> ApiResult<Response> {
     let mut response = match &row.file {
         Some(file) => download::serve_file(state, file, headers).await?,
@@ -177,13 +200,21 @@ pub async fn clip_content_response(
                 Some(text) => text,
                 None => state.db.clip_text(&row.id).await?.unwrap_or_default(),
             };
-            ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+            let content_type = if row.encrypted && text_as == TextAs::Download {
+                "application/octet-stream"
+            } else {
+                "text/plain; charset=utf-8"
+            };
+            ([(header::CONTENT_TYPE, content_type)], text).into_response()
         }
     };
     let data_type = if row.file.is_some() { "file" } else { "text" };
     response.headers_mut().insert("x-data-type", HeaderValue::from_static(data_type));
     if let Ok(id) = HeaderValue::from_str(&row.id) {
         response.headers_mut().insert("x-clip-id", id);
+    }
+    if row.encrypted {
+        encrypted::mark(response.headers_mut());
     }
     Ok(response)
 }

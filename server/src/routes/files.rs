@@ -10,6 +10,7 @@ use cloudbuffer_protocol::{ErrorBody, FileInfo};
 
 use crate::auth::{AuthFile, AuthUser};
 use crate::db::now_ms;
+use crate::encrypted::{self, Naming};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiPath;
 use crate::files::download;
@@ -53,8 +54,9 @@ pub async fn upload_multipart(
     let content_type =
         request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let content_type = content_type.to_string();
+    let encrypted = encrypted::upload(request.headers())?;
     let body = request.into_body().into_data_stream();
-    match files::multipart::upload(&state, &auth.user.id, &content_type, body).await {
+    match files::multipart::upload(&state, &auth.user.id, &content_type, encrypted.as_ref(), body).await {
         Ok(row) => Ok((StatusCode::CREATED, Json(file_info(&row))).into_response()),
         // The rest of a refused body is not read: close rather than drain it.
         Err(e) => {
@@ -83,7 +85,8 @@ pub async fn upload_raw(
 ) -> ApiResult<(StatusCode, Json<FileInfo>)> {
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let row = files::upload_file(&state, &auth.user.id, &name, declared, body.into_data_stream()).await?;
+    let naming = Naming::new(Some(&name), encrypted::upload(&headers)?.as_ref())?;
+    let row = files::upload_file(&state, &auth.user.id, &naming, declared, body.into_data_stream()).await?;
     Ok((StatusCode::CREATED, Json(file_info(&row))))
 }
 

@@ -84,16 +84,20 @@ async fn respond(
                 counting.complete(&token, None, len);
                 Ok::<_, std::convert::Infallible>(bytes::Bytes::from(text))
             });
-            let response = Response::builder()
-                .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-                .header(header::CONTENT_LENGTH, len)
-                .header(
+            let builder = Response::builder().header(header::CONTENT_LENGTH, len);
+            // An encrypted text is a field: opaque bytes with no name.
+            let builder = if clip.encrypted {
+                builder
+                    .header(header::CONTENT_TYPE, "application/octet-stream")
+                    .header(header::CONTENT_DISPOSITION, "attachment")
+                    .header(crate::encrypted::HEADER, "1")
+            } else {
+                builder.header(header::CONTENT_TYPE, "text/plain; charset=utf-8").header(
                     header::CONTENT_DISPOSITION,
                     crate::files::names::content_disposition("attachment", &resolved.name()),
                 )
-                .body(axum::body::Body::from_stream(body))
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            Ok(response)
+            };
+            builder.body(axum::body::Body::from_stream(body)).map_err(|e| ApiError::Internal(e.to_string()))
         }
         (_, Some(file)) => {
             let content = crate::files::download::Content::of(state, file);

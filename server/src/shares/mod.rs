@@ -40,6 +40,11 @@ impl Resolved {
             _ => "clip.txt".to_string(),
         }
     }
+
+    /// Whether the shared item is end-to-end encrypted (a file clip: its file).
+    pub fn encrypted(&self) -> bool {
+        self.clip.as_ref().is_some_and(|c| c.encrypted) || self.file.as_ref().is_some_and(|f| f.encrypted)
+    }
 }
 
 /// The state of a share given whether its item still exists.
@@ -230,13 +235,18 @@ const PREVIEW_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image
 /// the file, so only where that costs nothing: no download limit to burn,
 /// no password to ask.
 pub fn has_preview(row: &ShareRow, file: &FileRow) -> bool {
-    row.password_hash.is_none()
+    !file.encrypted
+        && row.password_hash.is_none()
         && row.max_downloads.is_none()
         && PREVIEW_TYPES.contains(&file.content_type.as_str())
 }
 
 pub async fn preview(state: &AppState, resolved: &Resolved, headers: &HeaderMap) -> ApiResult<Response> {
     require_active(resolved)?;
+    if resolved.encrypted() {
+        // Only the browser holding the link's key can make one.
+        return Err(ApiError::NotFoundWith("no_preview", "an end-to-end encrypted item has no preview"));
+    }
     let file = match (&resolved.clip, &resolved.file) {
         (None, Some(file)) => file,
         _ => return Err(ApiError::NotFound("preview")),
