@@ -54,23 +54,38 @@ pub fn page(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="robots" content="noindex";
-                meta name="referrer" content="no-referrer";
-                meta name="color-scheme" content="light dark";
-                title { (title) " · Cloud Buffer" }
-                // A constant: no user data ever goes through PreEscaped.
-                style { (PreEscaped(CSS)) }
-            }
+            (head(title, html! {}))
             body {
                 main {
                     p.brand { "Cloud Buffer" }
                     (body)
-                    p.note { a href="/app/" { "Open Cloud Buffer" } " — send text and files from this phone" }
+                    (note())
                 }
             }
         }
+    }
+}
+
+/// The `<head>` of every page, with `extra` (e.g. a script) at its end.
+pub fn head(title: &str, extra: Markup) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            meta name="robots" content="noindex";
+            meta name="referrer" content="no-referrer";
+            meta name="color-scheme" content="light dark";
+            title { (title) " · Cloud Buffer" }
+            // A constant: no user data ever goes through PreEscaped.
+            style { (PreEscaped(CSS)) }
+            (extra)
+        }
+    }
+}
+
+/// The line under every page's card, pointing at the web app.
+pub fn note() -> Markup {
+    html! {
+        p.note { a href="/app/" { "Open Cloud Buffer" } " — send text and files from this phone" }
     }
 }

@@ -4,9 +4,12 @@
 //! script is the optional "Copy" button of text clips.
 //!
 //! `layout` has the HTML shell and the CSS, `share` the page of a usable
-//! link and its password form, `notice` the 404, 410, 429 and 500 pages.
+//! link and its password form, `e2e` the page of an end-to-end encrypted
+//! item (the one page that needs JavaScript: the browser decrypts),
+//! `notice` the 404, 410, 429 and 500 pages.
 //! The handlers live in `routes::page`.
 
+mod e2e;
 mod layout;
 mod notice;
 mod share;
@@ -15,6 +18,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::Markup;
 
+pub use e2e::{encrypted_share, EncryptedShare};
 pub use notice::{gone, not_found, server_error, too_many_attempts, GoneReason};
 pub use share::{item, password_form, PasswordPrompt};
 
@@ -66,15 +70,28 @@ pub struct Item {
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; \
      script-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+/// The Content-Security-Policy of an end-to-end encrypted item's page: its
+/// module script from this origin (no inline script), which fetches the
+/// ciphertext (`connect-src`), may run a service worker to stream a large
+/// file's decryption, and shows decrypted images and media as `blob:` URLs.
+pub const E2E_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src 'self' blob:; media-src blob:; \
+     style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; worker-src 'self'; \
+     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
 /// An HTML response with the page's security and caching headers.
 pub fn respond(status: StatusCode, markup: Markup) -> Response {
+    respond_with_csp(status, markup, CONTENT_SECURITY_POLICY)
+}
+
+/// [`respond`] with another Content-Security-Policy.
+pub fn respond_with_csp(status: StatusCode, markup: Markup, csp: &'static str) -> Response {
     let mut response = (status, markup.into_string()).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
     response
 }
 

@@ -22,7 +22,7 @@ b.addEventListener("click",function(){if(navigator.clipboard&&window.isSecureCon
 navigator.clipboard.writeText(t.value).then(function(){done(true)},legacy)}else{legacy()}})})();"#;
 
 /// A padlock, drawn inline (a constant; no user data).
-const LOCK_ICON: &str = r#"<svg width="28" height="28" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><rect x="4" y="10" width="16" height="11" rx="2"/><path d="M8 10V7a4 4 0 0 1 8 0v3"/></svg>"#;
+pub(super) const LOCK_ICON: &str = r#"<svg width="28" height="28" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><rect x="4" y="10" width="16" height="11" rx="2"/><path d="M8 10V7a4 4 0 0 1 8 0v3"/></svg>"#;
 
 /// The page of a usable (active, and unlocked if protected) link.
 pub fn item(item: &Item) -> Markup {

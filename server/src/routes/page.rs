@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::auth::ClientIp;
 use crate::db::now_ms;
 use crate::error::ApiError;
-use crate::page::{self, Content, GoneReason, Item, PasswordPrompt};
+use crate::page::{self, Content, EncryptedShare, GoneReason, Item, PasswordPrompt};
 use crate::shares::{self, Resolved};
 use crate::state::AppState;
 
@@ -48,6 +48,9 @@ pub async fn show(State(state): State<AppState>, path: Result<Path<String>, Path
         Ok(resolved) => resolved,
         Err(response) => return response,
     };
+    if resolved.encrypted() {
+        return encrypted(&state, &resolved);
+    }
     if resolved.row.password_hash.is_some() {
         return page::respond(
             StatusCode::OK,
@@ -82,6 +85,11 @@ pub async fn submit(
         Ok(resolved) => resolved,
         Err(response) => return response,
     };
+    // Its script posts a password to `/s/{token}/raw`, not here: the
+    // same shell whatever the form held.
+    if resolved.encrypted() {
+        return encrypted(&state, &resolved);
+    }
     let password = if resolved.row.password_hash.is_some() {
         match shares::check_password(&state, &resolved, Some(&form.password), ip).await {
             Ok(()) => Some(form.password),
@@ -111,6 +119,39 @@ async fn usable(state: &AppState, token: &str) -> Result<Resolved, Response> {
         ShareState::Revoked => Err(page::gone(GoneReason::Revoked)),
         ShareState::Exhausted => Err(page::gone(GoneReason::Exhausted)),
     }
+}
+
+/// The page of an end-to-end encrypted item: a shell its script fills in
+/// (see `page::e2e`). Like the password form, a protected link's shell
+/// tells nothing about the item but its kind until the password is given.
+fn encrypted(state: &AppState, resolved: &Resolved) -> Response {
+    let protected = resolved.row.password_hash.is_some();
+    let share = match (&resolved.clip, &resolved.file) {
+        (_, Some(file)) => EncryptedShare {
+            token: resolved.row.token.clone(),
+            kind: "file",
+            size: Some(file.size.max(0) as u64),
+            name: file.name.clone(),
+            content_type: file.content_type.clone(),
+            password: protected,
+        },
+        (Some(clip), None) => EncryptedShare {
+            token: resolved.row.token.clone(),
+            kind: "text",
+            size: Some(clip.size.max(0) as u64),
+            name: String::new(),
+            content_type: String::new(),
+            password: protected,
+        },
+        (None, None) => return page::gone(GoneReason::Expired),
+    };
+    let share = if protected {
+        EncryptedShare { size: None, name: String::new(), content_type: String::new(), ..share }
+    } else {
+        share
+    };
+    let markup = page::encrypted_share(&share, state.web.version());
+    page::respond_with_csp(StatusCode::OK, markup, page::E2E_CONTENT_SECURITY_POLICY)
 }
 
 /// A text clip (not a file clip) on a link with a download limit.
