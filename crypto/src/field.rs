@@ -6,13 +6,10 @@
 //! account key alone (a file listing needs no blob reads), and a share link's
 //! item key opens it too.
 
-use aes_gcm::aead::AeadInPlace;
-use aes_gcm::Tag;
-
-use crate::keys::{aes, b64_decode, b64_encode, random};
+use crate::aead::{Aes, NONCE_LEN};
+use crate::keys::{b64_decode, b64_encode, random};
 use crate::{Error, ItemKey, ItemSalt, OpenKey, Result, SALT_LEN, TAG_LEN, VERSION};
 
-const NONCE_LEN: usize = 12;
 /// version ‖ salt ‖ nonce, before the ciphertext and tag.
 const PREFIX_LEN: usize = 1 + SALT_LEN + NONCE_LEN;
 
@@ -73,9 +70,7 @@ pub fn encrypt_field_with_nonce(
     bytes.extend_from_slice(&nonce);
     bytes.extend_from_slice(plaintext);
     let aad = aad(&bytes, kind);
-    let tag = aes(&key.field_key())
-        .encrypt_in_place_detached((&nonce).into(), &aad, &mut bytes[PREFIX_LEN..])
-        .expect("a field is far below AES-GCM's message limit");
+    let tag = Aes::new(&key.field_key()).seal(nonce, &aad, &mut bytes[PREFIX_LEN..]);
     bytes.extend_from_slice(&tag);
     Ok(b64_encode(&bytes))
 }
@@ -110,9 +105,9 @@ pub fn decrypt_field<'a>(key: impl Into<OpenKey<'a>>, kind: FieldKind, text: &st
     let aad = aad(&bytes, kind);
     let (body, tag) = bytes[PREFIX_LEN..].split_at(bytes.len() - PREFIX_LEN - TAG_LEN);
     let mut plaintext = body.to_vec();
-    aes(&key.into().item_key(&salt).field_key())
-        .decrypt_in_place_detached((&nonce).into(), &aad, &mut plaintext, Tag::from_slice(tag))
-        .map_err(|_| Error::FieldAuthentication)?;
+    if !Aes::new(&key.into().item_key(&salt).field_key()).open(nonce, &aad, &mut plaintext, tag) {
+        return Err(Error::FieldAuthentication);
+    }
     Ok(plaintext)
 }
 

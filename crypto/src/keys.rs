@@ -1,7 +1,6 @@
 //! Keys: the account key, per-item keys (which double as share keys) and the
 //! HKDF steps between them.
 
-use aes_gcm::{Aes256Gcm, KeyInit};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use hkdf::Hkdf;
@@ -33,10 +32,6 @@ pub(crate) fn random<const N: usize>() -> Result<[u8; N]> {
     let mut out = [0u8; N];
     getrandom::fill(&mut out).map_err(Error::Random)?;
     Ok(out)
-}
-
-pub(crate) fn aes(key: &[u8; KEY_LEN]) -> Aes256Gcm {
-    Aes256Gcm::new(key.into())
 }
 
 /// Decodes base64url (no padding, as written here; padding is tolerated

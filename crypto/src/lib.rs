@@ -20,10 +20,12 @@
 
 #![warn(missing_docs)]
 
+mod aead;
 mod dedup;
 mod error;
 mod field;
 mod keys;
+mod sizes;
 mod stream;
 mod wrap;
 
@@ -31,7 +33,8 @@ pub use dedup::{ContentHasher, ContentId};
 pub use error::{Error, Result};
 pub use field::{decrypt_field, encrypt_field, field_salt, FieldKind};
 pub use keys::{AccountKey, ItemKey, ItemSalt, OpenKey};
-pub use stream::{ciphertext_len, decrypt_all, plaintext_len, Decryptor, Encryptor};
+pub use sizes::{ciphertext_len, plaintext_len};
+pub use stream::{decrypt_all, Decryptor, Encryptor};
 pub use wrap::{KdfParams, WrappedAccountKey};
 
 /// Deterministic entry points for `tests/vectors.rs`, not part of the API:

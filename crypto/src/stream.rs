@@ -3,75 +3,64 @@
 //! STREAM construction, as in age), so truncation, reordering, duplication and
 //! appending all fail authentication.
 
-use aes_gcm::aead::AeadInPlace;
-use aes_gcm::{Aes256Gcm, Nonce, Tag};
-
-use crate::keys::{aes, random};
+use crate::aead::{Aes, NONCE_LEN};
+use crate::keys::random;
+use crate::sizes::{ciphertext_len, plaintext_len, FULL};
 use crate::{
     AccountKey, ContentId, Error, ItemKey, ItemSalt, OpenKey, Result, HEADER_LEN, MAGIC, NONCE_PREFIX_LEN,
     RECORD_SIZE, SALT_LEN, TAG_LEN, VERSION,
 };
 
-/// A full record on the wire: plaintext plus tag.
-const FULL: usize = RECORD_SIZE + TAG_LEN;
 /// The counter is 32 bits: 2^32 records of 64 KiB is 256 TiB.
 const MAX_RECORDS: u64 = 1 << 32;
 
-/// The exact encrypted size of `plaintext_len` bytes: the header, the
-/// plaintext, and one tag per record (an empty item still has one, empty,
-/// final record). What the server's quota counts.
-pub fn ciphertext_len(plaintext_len: u64) -> u64 {
-    let records = plaintext_len.div_ceil(RECORD_SIZE as u64).max(1);
-    HEADER_LEN as u64 + plaintext_len + records * TAG_LEN as u64
-}
-
-/// The plaintext size of an item whose ciphertext is `ciphertext_len` bytes
-/// (e.g. a decrypting download's Content-Length); `None` when no plaintext
-/// encrypts to that size.
-pub fn plaintext_len(ciphertext_len: u64) -> Option<u64> {
-    let body = ciphertext_len.checked_sub(HEADER_LEN as u64)?;
-    let records = body.div_ceil(FULL as u64).max(1);
-    let plain = body.checked_sub(records * TAG_LEN as u64)?;
-    (self::ciphertext_len(plain) == ciphertext_len).then_some(plain)
-}
-
 /// Nonce of record `counter`: prefix (7) ‖ counter (4, big-endian) ‖ final flag (1).
-fn nonce(prefix: &[u8; NONCE_PREFIX_LEN], counter: u64, last: bool) -> Nonce<aes_gcm::aead::consts::U12> {
-    let mut n = [0u8; 12];
+fn nonce(prefix: &[u8; NONCE_PREFIX_LEN], counter: u64, last: bool) -> [u8; NONCE_LEN] {
+    let mut n = [0u8; NONCE_LEN];
     n[..NONCE_PREFIX_LEN].copy_from_slice(prefix);
     n[NONCE_PREFIX_LEN..11].copy_from_slice(&(counter as u32).to_be_bytes());
     n[11] = last as u8;
-    n.into()
+    n
 }
 
 /// Encrypts one record onto the end of `out`. The header is the AAD, so a
 /// record authenticates only under its own header.
 fn seal(
-    cipher: &Aes256Gcm,
+    cipher: &Aes,
     header: &[u8; HEADER_LEN],
     counter: u64,
     plaintext: &[u8],
     last: bool,
     out: &mut Vec<u8>,
 ) -> Result<()> {
+    out.reserve(plaintext.len() + TAG_LEN);
+    let start = out.len();
+    // The one copy: the cipher works in place, and `plaintext` is borrowed.
+    out.extend_from_slice(plaintext);
+    let tag = seal_in_place(cipher, header, counter, &mut out[start..], last)?;
+    out.extend_from_slice(&tag);
+    Ok(())
+}
+
+/// Encrypts record `counter` in place, returning its tag.
+fn seal_in_place(
+    cipher: &Aes,
+    header: &[u8; HEADER_LEN],
+    counter: u64,
+    record: &mut [u8],
+    last: bool,
+) -> Result<[u8; TAG_LEN]> {
     if counter >= MAX_RECORDS {
         return Err(Error::TooLarge);
     }
     let prefix = header[HEADER_LEN - NONCE_PREFIX_LEN..].try_into().expect("prefix length");
-    out.reserve(plaintext.len() + TAG_LEN);
-    let start = out.len();
-    out.extend_from_slice(plaintext);
-    let tag = cipher
-        .encrypt_in_place_detached(&nonce(prefix, counter, last), header, &mut out[start..])
-        .expect("a record is far below AES-GCM's message limit");
-    out.extend_from_slice(&tag);
-    Ok(())
+    Ok(cipher.seal(nonce(prefix, counter, last), header, record))
 }
 
 /// Encrypts one item as a stream. The concatenation of everything it appends
 /// to `out` (header included, written by the first call) is the item.
 pub struct Encryptor {
-    cipher: Aes256Gcm,
+    cipher: Aes,
     header: [u8; HEADER_LEN],
     salt: ItemSalt,
     item_key: ItemKey,
@@ -113,7 +102,7 @@ impl Encryptor {
         header[5..5 + SALT_LEN].copy_from_slice(&salt.0);
         header[5 + SALT_LEN..].copy_from_slice(&prefix);
         let item_key = ItemKey::derive(account, &salt);
-        let cipher = aes(&item_key.content_key());
+        let cipher = Aes::new(&item_key.content_key());
         Self { cipher, header, salt, item_key, counter: 0, header_written: false, pending: Vec::new() }
     }
 
@@ -142,15 +131,34 @@ impl Encryptor {
     /// Encrypts one record for callers that chunk themselves: `plaintext` must
     /// be exactly [`RECORD_SIZE`] bytes unless `last`. Do not mix with `push`.
     pub fn encrypt_record(&mut self, plaintext: &[u8], last: bool, out: &mut Vec<u8>) -> Result<()> {
-        if plaintext.len() > RECORD_SIZE || (!last && plaintext.len() != RECORD_SIZE) {
+        self.check_record(plaintext.len(), last)?;
+        self.write_header(out);
+        seal(&self.cipher, &self.header, self.counter, plaintext, last, out)?;
+        self.counter += 1;
+        Ok(())
+    }
+
+    /// [`Encryptor::encrypt_record`] without its copy, for callers that read
+    /// each record into a buffer of their own: `record` holds the plaintext
+    /// and is left holding ciphertext ‖ tag (give it room for [`TAG_LEN`]
+    /// more bytes). It never writes the header: send [`Encryptor::header`]
+    /// before the first record. Do not mix with `push`.
+    pub fn encrypt_record_in_place(&mut self, record: &mut Vec<u8>, last: bool) -> Result<()> {
+        self.check_record(record.len(), last)?;
+        self.header_written = true;
+        let tag = seal_in_place(&self.cipher, &self.header, self.counter, record, last)?;
+        record.extend_from_slice(&tag);
+        self.counter += 1;
+        Ok(())
+    }
+
+    fn check_record(&self, len: usize, last: bool) -> Result<()> {
+        if len > RECORD_SIZE || (!last && len != RECORD_SIZE) {
             return Err(Error::Misuse("records other than the last must be exactly RECORD_SIZE bytes"));
         }
         if !self.pending.is_empty() {
             return Err(Error::Misuse("encrypt_record after push"));
         }
-        self.write_header(out);
-        seal(&self.cipher, &self.header, self.counter, plaintext, last, out)?;
-        self.counter += 1;
         Ok(())
     }
 
@@ -205,7 +213,7 @@ pub struct Decryptor {
     item_key: Option<ItemKey>,
     header: [u8; HEADER_LEN],
     header_len: usize,
-    cipher: Option<Aes256Gcm>,
+    cipher: Option<Aes>,
     counter: u64,
     /// Ciphertext of the current record: at most one full record.
     pending: Vec<u8>,
@@ -303,7 +311,7 @@ impl Decryptor {
             (None, Some(item)) => item,
             (None, None) => unreachable!("a decryptor always has a key"),
         };
-        self.cipher = Some(aes(&item_key.content_key()));
+        self.cipher = Some(Aes::new(&item_key.content_key()));
         Ok(())
     }
 
@@ -317,11 +325,7 @@ impl Decryptor {
         let (body, tag) = record.split_at(record.len() - TAG_LEN);
         let start = out.len();
         out.extend_from_slice(body);
-        let nonce = nonce(prefix, self.counter, last);
-        if cipher
-            .decrypt_in_place_detached(&nonce, &self.header, &mut out[start..], Tag::from_slice(tag))
-            .is_err()
-        {
+        if !cipher.open(nonce(prefix, self.counter, last), &self.header, &mut out[start..], tag) {
             out.truncate(start);
             // Say why when we can: a final record followed by more data.
             if !last && cipher_opens(cipher, &self.header, prefix, self.counter, true, record) {
@@ -362,7 +366,7 @@ impl Decryptor {
 /// Whether `record` authenticates as record `counter` with this final flag
 /// (only used to name an error, on a copy, never to produce plaintext).
 fn cipher_opens(
-    cipher: &Aes256Gcm,
+    cipher: &Aes,
     header: &[u8; HEADER_LEN],
     prefix: &[u8; NONCE_PREFIX_LEN],
     counter: u64,
@@ -371,9 +375,7 @@ fn cipher_opens(
 ) -> bool {
     let (body, tag) = record.split_at(record.len() - TAG_LEN);
     let mut scratch = body.to_vec();
-    cipher
-        .decrypt_in_place_detached(&nonce(prefix, counter, last), header, &mut scratch, Tag::from_slice(tag))
-        .is_ok()
+    cipher.open(nonce(prefix, counter, last), header, &mut scratch, tag)
 }
 
 /// Decrypts a whole item in memory.
@@ -383,24 +385,4 @@ pub fn decrypt_all<'a>(key: impl Into<OpenKey<'a>>, ciphertext: &[u8]) -> Result
     decryptor.push(ciphertext, &mut out)?;
     decryptor.finish(&mut out)?;
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_are_exact_and_invertible() {
-        let r = RECORD_SIZE as u64;
-        assert_eq!(ciphertext_len(0), 28 + 16);
-        assert_eq!(ciphertext_len(1), 28 + 1 + 16);
-        assert_eq!(ciphertext_len(r), 28 + r + 16);
-        assert_eq!(ciphertext_len(r + 1), 28 + r + 1 + 32);
-        for n in [0, 1, 2, r - 1, r, r + 1, 3 * r, 3 * r + 5, 1 << 29] {
-            assert_eq!(plaintext_len(ciphertext_len(n)), Some(n), "{n}");
-        }
-        for bad in [0, 27, 28, 43, 28 + FULL as u64 + 1, 28 + FULL as u64 + 16] {
-            assert_eq!(plaintext_len(bad), None, "{bad}");
-        }
-    }
 }

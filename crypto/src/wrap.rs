@@ -3,19 +3,17 @@
 //! JSON form opaquely; only a device that knows the passphrase can open it,
 //! and each guess costs an attacker the argon2 work.
 
-use aes_gcm::aead::AeadInPlace;
-use aes_gcm::Tag;
 use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::keys::{aes, b64_decode, b64_encode, random};
+use crate::aead::{Aes, NONCE_LEN};
+use crate::keys::{b64_decode, b64_encode, random};
 use crate::{AccountKey, Error, Result, KEY_LEN, TAG_LEN};
 
 const KDF_ARGON2ID: &str = "argon2id";
 const WRAP_VERSION: u32 = 1;
 const SALT_LEN: usize = 16;
-const NONCE_LEN: usize = 12;
 /// Bound into the AAD with the parameters, so the stored parameters are
 /// exactly the ones the key was wrapped with.
 const AAD_LABEL: &[u8] = b"cloudbuffer account key v1";
@@ -97,9 +95,7 @@ impl AccountKey {
         let nonce: [u8; NONCE_LEN] = random()?;
         let kek = params.derive(passphrase, &salt)?;
         let mut body = Zeroizing::new(self.as_bytes().to_vec());
-        let tag = aes(&kek)
-            .encrypt_in_place_detached((&nonce).into(), &params.aad(&salt), body.as_mut_slice())
-            .expect("a key is far below AES-GCM's message limit");
+        let tag = Aes::new(&kek).seal(nonce, &params.aad(&salt), body.as_mut_slice());
         let mut ciphertext = body.to_vec();
         ciphertext.extend_from_slice(&tag);
         Ok(WrappedAccountKey {
@@ -138,12 +134,11 @@ impl WrappedAccountKey {
             return Err(Error::Malformed("wrapped key"));
         }
         let kek = self.params().derive(passphrase, &salt)?;
-        let tag = *Tag::from_slice(&body[KEY_LEN..]);
-        body.truncate(KEY_LEN);
-        aes(&kek)
-            .decrypt_in_place_detached((&nonce).into(), &self.params().aad(&salt), body.as_mut_slice(), &tag)
-            .map_err(|_| Error::WrongPassphrase)?;
-        Ok(AccountKey::from_bytes(body.as_slice().try_into().expect("key length")))
+        let (key, tag) = body.split_at_mut(KEY_LEN);
+        if !Aes::new(&kek).open(nonce, &self.params().aad(&salt), key, tag) {
+            return Err(Error::WrongPassphrase);
+        }
+        Ok(AccountKey::from_bytes((&*key).try_into().expect("key length")))
     }
 
     /// A passphrase change: the same account key under the new passphrase

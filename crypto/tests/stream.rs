@@ -78,6 +78,17 @@ fn push_in_any_split_matches_encrypt_all_and_encrypt_record() {
     }
     assert!(out == whole);
     assert!(matches!(make().encrypt_record(&plain[..10], false, &mut Vec::new()), Err(Error::Misuse(_))));
+
+    let mut encryptor = make();
+    let mut out = encryptor.header().to_vec();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let mut record = chunk.to_vec();
+        encryptor.encrypt_record_in_place(&mut record, i == chunks.len() - 1).unwrap();
+        out.extend_from_slice(&record);
+    }
+    assert!(out == whole, "in place");
+    let mut short = plain[..10].to_vec();
+    assert!(matches!(make().encrypt_record_in_place(&mut short, false), Err(Error::Misuse(_))));
 }
 
 #[test]
