@@ -1,10 +1,9 @@
 //! The clipboard buffer: text and file clips, history cap, expiry.
 
-use super::Row as SqlRow;
 use sqlx::Row;
 
 use super::files::{file_from_prefixed_row, FileRow, FILE_COLUMNS_AS_F};
-use super::Database;
+use super::{Columns, Database};
 
 /// A clip as stored, with its file for file clips.
 #[derive(Debug, Clone)]
@@ -99,8 +98,8 @@ pub(super) fn clip_with_text_columns() -> String {
 }
 
 /// A clip and its text (None for a file clip) from [`clip_with_text_columns`].
-pub(super) fn clip_with_text_from_row(row: &SqlRow) -> (ClipRow, Option<String>) {
-    (clip_from_row(row), row.get("c_text"))
+pub(super) fn clip_with_text_from_row(row: &impl Columns) -> (ClipRow, Option<String>) {
+    (clip_from_row(row), row.opt_text("c_text"))
 }
 
 fn clip_sql(filter: &str) -> String {
@@ -108,19 +107,19 @@ fn clip_sql(filter: &str) -> String {
 }
 
 /// A clip from `c_`-prefixed columns, with its file from `f_` ones.
-pub(super) fn clip_from_row(row: &SqlRow) -> ClipRow {
-    let kind: String = row.get("c_kind");
+pub(super) fn clip_from_row(row: &impl Columns) -> ClipRow {
+    let kind = row.text("c_kind");
     ClipRow {
-        id: row.get("c_id"),
-        user_id: row.get("c_user_id"),
-        size: row.get("c_size"),
-        preview: if kind == "text" { row.get("c_preview") } else { None },
-        file: row.get::<Option<String>, _>("f_id").map(|_| file_from_prefixed_row(row)),
-        encrypted: row.get::<i64, _>("c_encrypted") != 0,
+        id: row.text("c_id"),
+        user_id: row.text("c_user_id"),
+        size: row.int("c_size"),
+        preview: if kind == "text" { row.opt_text("c_preview") } else { None },
+        file: row.opt_text("f_id").map(|_| file_from_prefixed_row(row)),
+        encrypted: row.int("c_encrypted") != 0,
         kind,
-        origin_device_id: row.get("c_origin"),
-        created_at: row.get("c_created_at"),
-        expires_at: row.get("c_expires_at"),
+        origin_device_id: row.opt_text("c_origin"),
+        created_at: row.int("c_created_at"),
+        expires_at: row.int("c_expires_at"),
     }
 }
 
@@ -197,6 +196,9 @@ impl Database {
              WHERE c.user_id = $1 AND c.expires_at > $2 ORDER BY c.seq DESC LIMIT 1",
             clip_with_text_columns()
         );
+        if let Some(local) = &self.local {
+            return local.row(&sql, &[("$1", &user_id), ("$2", &now)], |r| clip_with_text_from_row(r));
+        }
         let row = sqlx::query(&sql).bind(user_id).bind(now).fetch_optional(&self.pool).await?;
         Ok(row.as_ref().map(clip_with_text_from_row))
     }
@@ -210,6 +212,10 @@ impl Database {
 
     /// The full text of a text clip.
     pub async fn clip_text(&self, id: &str) -> Result<Option<String>, sqlx::Error> {
+        if let Some(local) = &self.local {
+            let sql = "SELECT text_content FROM clips WHERE id = $1";
+            return Ok(local.row(sql, &[("$1", &id)], |r| r.opt_text("text_content"))?.flatten());
+        }
         let text: Option<Option<String>> = sqlx::query_scalar("SELECT text_content FROM clips WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)

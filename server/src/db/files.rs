@@ -1,10 +1,9 @@
 //! Files, blobs and their reference counts, eviction, expiry and usage.
 
-use super::Row as SqlRow;
 use sqlx::Row;
 
 use super::removal::{remove_files, to_remove, PurgedFile, RemoveReason};
-use super::{Database, Tx};
+use super::{Columns, Database, Tx};
 
 /// A file as stored.
 #[derive(Debug, Clone)]
@@ -77,33 +76,33 @@ pub(super) const FILE_COLUMNS_AS_F: &str = "f.id AS f_id, f.user_id AS f_user_id
      f.expires_at AS f_expires_at, f.downloads AS f_downloads, f.encrypted AS f_encrypted";
 
 /// A file from `f_`-prefixed columns (see [`FILE_COLUMNS_AS_F`]).
-pub(super) fn file_from_prefixed_row(row: &SqlRow) -> FileRow {
+pub(super) fn file_from_prefixed_row(row: &impl Columns) -> FileRow {
     FileRow {
-        id: row.get("f_id"),
-        user_id: row.get("f_user_id"),
-        name: row.get("f_name"),
-        size: row.get("f_size"),
-        hash: row.get("f_hash"),
-        content_type: row.get("f_content_type"),
-        created_at: row.get("f_created_at"),
-        expires_at: row.get("f_expires_at"),
-        downloads: row.get("f_downloads"),
-        encrypted: row.get::<i64, _>("f_encrypted") != 0,
+        id: row.text("f_id"),
+        user_id: row.text("f_user_id"),
+        name: row.text("f_name"),
+        size: row.int("f_size"),
+        hash: row.text("f_hash"),
+        content_type: row.text("f_content_type"),
+        created_at: row.int("f_created_at"),
+        expires_at: row.int("f_expires_at"),
+        downloads: row.int("f_downloads"),
+        encrypted: row.int("f_encrypted") != 0,
     }
 }
 
-fn file_from_row(row: &SqlRow) -> FileRow {
+fn file_from_row(row: &impl Columns) -> FileRow {
     FileRow {
-        id: row.get("id"),
-        user_id: row.get("user_id"),
-        name: row.get("name"),
-        size: row.get("size"),
-        hash: row.get("hash"),
-        content_type: row.get("content_type"),
-        created_at: row.get("created_at"),
-        expires_at: row.get("expires_at"),
-        downloads: row.get("downloads"),
-        encrypted: row.get::<i64, _>("encrypted") != 0,
+        id: row.text("id"),
+        user_id: row.text("user_id"),
+        name: row.text("name"),
+        size: row.int("size"),
+        hash: row.text("hash"),
+        content_type: row.text("content_type"),
+        created_at: row.int("created_at"),
+        expires_at: row.int("expires_at"),
+        downloads: row.int("downloads"),
+        encrypted: row.int("encrypted") != 0,
     }
 }
 
@@ -179,6 +178,9 @@ impl Database {
     /// A file by id, if it belongs to this user (expired or not).
     pub async fn file_of(&self, user_id: &str, id: &str) -> Result<Option<FileRow>, sqlx::Error> {
         let sql = format!("SELECT {FILE_COLUMNS} FROM files WHERE id = $1 AND user_id = $2");
+        if let Some(local) = &self.local {
+            return local.row(&sql, &[("$1", &id), ("$2", &user_id)], |r| file_from_row(r));
+        }
         let row = sqlx::query(&sql).bind(id).bind(user_id).fetch_optional(&self.pool).await?;
         Ok(row.as_ref().map(file_from_row))
     }

@@ -5,10 +5,13 @@
 //! `ON CONFLICT`, `RETURNING`, sums cast to BIGINT) and runs through sqlx's
 //! `Any` driver. What differs per backend — connecting, migrations, how a
 //! write transaction takes its lock, which errors mean "unavailable" — lives
-//! in [`sqlite`] and [`postgres`]; no other module names a backend type.
+//! in [`sqlite`] and [`postgres`]; no other module names a backend type,
+//! except that on SQLite the per-request lookups read on the calling
+//! thread ([`sqlite_read`]) with the same SQL.
 
 mod buckets;
 mod clips;
+mod columns;
 mod e2e;
 mod files;
 mod pairings;
@@ -17,8 +20,11 @@ mod removal;
 mod secrets;
 mod shares;
 mod sqlite;
+mod sqlite_read;
 mod stats;
 mod users;
+
+use std::sync::Arc;
 
 use sqlx::any::AnyRow;
 use sqlx::AnyPool;
@@ -33,6 +39,8 @@ pub use removal::{PurgedFile, RemoveReason};
 pub use shares::{ShareRow, ShareWithItem};
 pub use stats::UsageRow;
 pub use users::{Along, DeviceRow, RefreshOutcome, SessionRow, UserRow};
+
+pub(crate) use columns::Columns;
 
 /// A row, whatever the backend.
 pub(crate) type Row = AnyRow;
@@ -80,7 +88,9 @@ pub struct Database {
     pool: AnyPool,
     backend: Backend,
     /// For connections outside the pool (LISTEN).
-    url: std::sync::Arc<str>,
+    url: Arc<str>,
+    /// SQLite only: connections for reads on the calling thread.
+    local: Option<Arc<sqlite_read::LocalReads>>,
 }
 
 impl std::fmt::Debug for Database {
@@ -106,7 +116,11 @@ impl Database {
             Backend::Sqlite => sqlite::connect(url).await?,
             Backend::Postgres => postgres::connect(url).await?,
         };
-        Ok(Database { pool, backend, url: url.into() })
+        let local = match sqlite_read::file_of_url(url) {
+            Some(path) if backend == Backend::Sqlite => Some(Arc::new(sqlite_read::LocalReads::open(path)?)),
+            _ => None,
+        };
+        Ok(Database { pool, backend, url: url.into(), local })
     }
 
     /// The backend in use.
@@ -168,6 +182,7 @@ pub fn is_unavailable(e: &sqlx::Error) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed
         | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::AnyDriverError(e) => sqlite_read::is_unavailable(e.as_ref()),
         sqlx::Error::Database(db) => db
             .code()
             .is_some_and(|code| sqlite::is_unavailable_code(&code) || postgres::is_unavailable_code(&code)),
@@ -233,3 +248,6 @@ mod tests {
         assert_eq!(Backend::of_url("mysql://h/db"), None);
     }
 }
+
+#[cfg(test)]
+mod sqlite_read_tests;

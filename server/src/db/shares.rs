@@ -1,12 +1,9 @@
 //! Share links: creation, listing, revocation, and download reservations
 //! that keep `max_downloads` exact under concurrency.
 
-use super::Row as SqlRow;
-use sqlx::Row;
-
 use super::clips::{clip_from_row, ClipRow, CLIP_COLUMNS_AS_C};
 use super::files::{file_from_prefixed_row, FileRow, FILE_COLUMNS_AS_F};
-use super::Database;
+use super::{Columns, Database};
 
 /// A share as stored.
 #[derive(Debug, Clone)]
@@ -52,19 +49,29 @@ pub struct ShareWithItem {
     pub file: Option<FileRow>,
 }
 
-fn share_from_row(row: &SqlRow) -> ShareRow {
+fn share_from_row(row: &impl Columns) -> ShareRow {
     ShareRow {
-        token: row.get("token"),
-        user_id: row.get("user_id"),
-        file_id: row.get("file_id"),
-        clip_id: row.get("clip_id"),
-        password_hash: row.get("password_hash"),
-        max_downloads: row.get("max_downloads"),
-        downloads: row.get("downloads"),
-        created_at: row.get("created_at"),
-        expires_at: row.get("expires_at"),
-        revoked_at: row.get("revoked_at"),
+        token: row.text("token"),
+        user_id: row.text("user_id"),
+        file_id: row.opt_text("file_id"),
+        clip_id: row.opt_text("clip_id"),
+        password_hash: row.opt_text("password_hash"),
+        max_downloads: row.opt_int("max_downloads"),
+        downloads: row.int("downloads"),
+        created_at: row.int("created_at"),
+        expires_at: row.int("expires_at"),
+        revoked_at: row.opt_int("revoked_at"),
     }
+}
+
+fn share_with_item_from_row(row: &impl Columns) -> ShareWithItem {
+    let share = share_from_row(row);
+    let clip = row.opt_text("c_id").map(|_| clip_from_row(row));
+    let file = match &clip {
+        Some(clip) => clip.file.clone(),
+        None => row.opt_text("f_id").map(|_| file_from_prefixed_row(row)),
+    };
+    ShareWithItem { share, clip, file }
 }
 
 /// Rows past expiry are kept this long so their links say "expired".
@@ -100,16 +107,11 @@ impl Database {
              LEFT JOIN clips c ON c.id = s.clip_id \
              LEFT JOIN files f ON f.id = COALESCE(c.file_id, s.file_id) WHERE s.token = $1"
         );
-        let Some(row) = sqlx::query(&sql).bind(token).fetch_optional(&self.pool).await? else {
-            return Ok(None);
-        };
-        let share = share_from_row(&row);
-        let clip = row.get::<Option<String>, _>("c_id").map(|_| clip_from_row(&row));
-        let file = match &clip {
-            Some(clip) => clip.file.clone(),
-            None => row.get::<Option<String>, _>("f_id").map(|_| file_from_prefixed_row(&row)),
-        };
-        Ok(Some(ShareWithItem { share, clip, file }))
+        if let Some(local) = &self.local {
+            return local.row(&sql, &[("$1", &token)], |r| share_with_item_from_row(r));
+        }
+        let row = sqlx::query(&sql).bind(token).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(share_with_item_from_row))
     }
 
     /// The user's shares, newest first.

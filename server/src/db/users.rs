@@ -4,7 +4,7 @@ use sqlx::Row;
 
 use super::clips::{clip_with_text_columns, clip_with_text_from_row, ClipRow};
 use super::files::{file_from_prefixed_row, FileRow, FILE_COLUMNS_AS_F};
-use super::Database;
+use super::{Columns, Database};
 
 /// A user as stored.
 #[derive(Debug, Clone)]
@@ -81,14 +81,29 @@ pub enum RefreshOutcome {
 
 const USER_COLUMNS: &str = "id, username, password_hash, is_admin, created_at";
 
-fn user_from_row(row: &super::Row) -> UserRow {
+fn user_from_row(row: &impl Columns) -> UserRow {
     UserRow {
-        id: row.get("id"),
-        username: row.get("username"),
-        password_hash: row.get("password_hash"),
-        is_admin: row.get::<i64, _>("is_admin") != 0,
-        created_at: row.get("created_at"),
+        id: row.text("id"),
+        username: row.text("username"),
+        password_hash: row.text("password_hash"),
+        is_admin: row.int("is_admin") != 0,
+        created_at: row.int("created_at"),
     }
+}
+
+fn session_from_row(r: &impl Columns, along: Along<'_>) -> SessionRow {
+    let mut session = SessionRow {
+        user: user_from_row(r),
+        last_seen_at: r.int("last_seen_at"),
+        file: None,
+        newest_clip: None,
+    };
+    match along {
+        Along::Nothing => {}
+        Along::File(_) => session.file = r.opt_text("f_id").map(|_| file_from_prefixed_row(r)),
+        Along::NewestClip(_) => session.newest_clip = r.opt_text("c_id").map(|_| clip_with_text_from_row(r)),
+    }
+    session
 }
 
 impl Database {
@@ -205,29 +220,23 @@ impl Database {
                 clip_with_text_columns()
             ),
         };
+        if let Some(local) = &self.local {
+            let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = vec![("$1", &device_id), ("$2", &user_id)];
+            match &along {
+                Along::Nothing => {}
+                Along::File(id) => params.push(("$3", id)),
+                Along::NewestClip(now) => params.push(("$3", now)),
+            }
+            return local.row(&sql, &params, |r| session_from_row(r, along));
+        }
         let query = sqlx::query(&sql).bind(device_id).bind(user_id);
         let query = match along {
             Along::Nothing => query,
             Along::File(id) => query.bind(id),
             Along::NewestClip(now) => query.bind(now),
         };
-        let Some(r) = query.fetch_optional(&self.pool).await? else { return Ok(None) };
-        let mut session = SessionRow {
-            user: user_from_row(&r),
-            last_seen_at: r.get("last_seen_at"),
-            file: None,
-            newest_clip: None,
-        };
-        match along {
-            Along::Nothing => {}
-            Along::File(_) => {
-                session.file = r.get::<Option<String>, _>("f_id").map(|_| file_from_prefixed_row(&r));
-            }
-            Along::NewestClip(_) => {
-                session.newest_clip = r.get::<Option<String>, _>("c_id").map(|_| clip_with_text_from_row(&r));
-            }
-        }
-        Ok(Some(session))
+        let row = query.fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| session_from_row(&r, along)))
     }
 
     /// Records that a device was seen.
