@@ -270,6 +270,14 @@ impl Browser {
         }
     }
 
+    /// Lets pages download files into `dir` (Chromium's DevTools protocol,
+    /// through chromedriver): a finished download has its own name there, one
+    /// in progress a `.crdownload` beside it.
+    pub async fn download_to(&self, dir: &Path) {
+        let params = json!({"behavior": "allow", "downloadPath": dir, "eventsEnabled": false});
+        self.post("/goog/cdp/execute", json!({"cmd": "Browser.setDownloadBehavior", "params": params})).await;
+    }
+
     /// A PNG of the viewport.
     pub async fn screenshot(&self) -> Vec<u8> {
         let value = self.raw(reqwest::Method::GET, &format!("{}/screenshot", self.session), None).await;
