@@ -33,6 +33,8 @@ pub struct Client {
     limits: Arc<Mutex<Option<Limits>>>,
     /// Where sign-ins find and leave this device's device tokens.
     device_tokens: Option<DeviceTokens>,
+    /// End-to-end encryption: where the account key comes from.
+    pub(crate) e2e: crate::e2e::E2eState,
 }
 
 fn now_secs() -> i64 {
@@ -67,6 +69,7 @@ impl Client {
             file_token: Arc::new(std::sync::Mutex::new(None)),
             limits: Arc::new(Mutex::new(None)),
             device_tokens: None,
+            e2e: Default::default(),
         })
     }
 
@@ -76,6 +79,10 @@ impl Client {
         let session = store.load()?.ok_or(ClientError::NotLoggedIn)?;
         let mut client = Client::new(server.unwrap_or(&session.server))?;
         client.set_file_token(Some(session.refresh_token.clone()));
+        // Keys are filed under the saved server URL: `server` is the same
+        // account at another address.
+        let keys = crate::e2e::LocalKeys::of(&store);
+        client.e2e.use_store(keys, session.server.clone(), session.username.clone());
         client.session = Arc::new(Mutex::new(Some(session)));
         client.device_tokens = Some(DeviceTokens::of(&store));
         client.store = Some(store);
@@ -162,6 +169,8 @@ impl Client {
             let _lock = store.lock().await?;
             store.save(&session)?;
             self.set_file_token(Some(session.refresh_token.clone()));
+            let keys = crate::e2e::LocalKeys::of(store);
+            self.e2e.use_store(keys, session.server.clone(), session.username.clone());
         }
         *self.session.lock().await = Some(session);
         Ok(())
@@ -414,13 +423,6 @@ impl Client {
         self.get_json(&format!("/api/v1/buffer/clips/{}", segment(id))).await
     }
 
-    /// The whole text of a text clip.
-    pub async fn clip_text(&self, id: &str) -> Result<String> {
-        let url = self.url(&format!("/api/v1/buffer/clips/{}/content", segment(id)));
-        let response = self.send(|token| self.http.get(&url).bearer_auth(token)).await?;
-        response.text().await.map_err(|e| self.transport_error(e))
-    }
-
     /// Deletes a clip.
     pub async fn delete_clip(&self, id: &str) -> Result<()> {
         self.send_empty(Method::DELETE, &format!("/api/v1/buffer/clips/{}", segment(id))).await
@@ -429,17 +431,6 @@ impl Client {
     /// Clears the clip history.
     pub async fn clear_clips(&self) -> Result<()> {
         self.send_empty(Method::DELETE, "/api/v1/buffer").await
-    }
-
-    /// Puts text on the shared clipboard.
-    pub async fn copy_text(&self, text: &str) -> Result<Clip> {
-        let url = self.url("/api/v1/buffer");
-        let response = self
-            .send(|token| {
-                self.http.put(&url).bearer_auth(token).header("x-data-type", "text").body(text.to_string())
-            })
-            .await?;
-        self.parse(response).await
     }
 
     /// Shares a file or clip.

@@ -84,6 +84,22 @@ pub enum ClientError {
     /// A setting or argument is unusable.
     #[error("{0}")]
     Invalid(String),
+    /// The account has end-to-end encryption on, but this device does not
+    /// hold its key: nothing is sent, since it would go unencrypted.
+    #[error("end-to-end encryption is on for this account: run `cloudbuffer e2e unlock`")]
+    E2eLocked,
+    /// An encrypted item, and this device does not hold the account key.
+    #[error("encrypted (locked): run `cloudbuffer e2e unlock` to open it on this device")]
+    Encrypted,
+    /// An encrypted item did not decrypt (modified, cut short, wrong key):
+    /// nothing of it was kept.
+    #[error("{0}")]
+    Decryption(String),
+    /// A share link of an encrypted item without (a whole) `#k=` key.
+    #[error(
+        "this link is incomplete: the item is end-to-end encrypted and its key (the part after `#k=`) is missing or cut; copy the whole link"
+    )]
+    IncompleteLink,
 }
 
 impl ClientError {

@@ -1,7 +1,8 @@
 //! Cloud Buffer client: the HTTP API client ([`Client`]), streaming
 //! transfers with progress and resume, the saved session, the clipboard
 //! sync engine ([`sync`]), folder watching ([`watch`]), adding a phone
-//! ([`pairing`]) and the end-to-end encryption account key ([`e2e`]).
+//! ([`pairing`]) and end-to-end encryption ([`e2e`]): uploads are
+//! encrypted and downloads decrypted when this device holds the account key.
 //!
 //! Every call returns a [`ClientError`] whose message a person can act on.
 
@@ -20,6 +21,8 @@ pub mod transfer;
 pub mod watch;
 
 pub use api::Client;
+/// The encryption crate, for callers that handle keys themselves.
+pub use cloudbuffer_crypto as crypto;
 pub use device_tokens::DeviceTokens;
 pub use e2e::{LocalKey, LocalKeys};
 pub use error::{ClientError, Result};

@@ -211,7 +211,8 @@ async fn send_one(client: &Client, path: &Path, sent_dir: &Path, check_server: b
     tokio::fs::rename(path, &dest).await.map_err(|e| ClientError::io(path, e))
 }
 
-/// True if one of this device's clips is this file (same name and hash).
+/// True if one of this device's clips is this file (same name and hash;
+/// an encrypted one by the hash of its decrypted content).
 async fn already_sent(client: &Client, path: &Path) -> Result<bool> {
     let device = client.session().await.map(|s| s.device_id);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -221,22 +222,32 @@ async fn already_sent(client: &Client, path: &Path) -> Result<bool> {
         .into_iter()
         .filter(|c| c.origin_device_id.is_some() && c.origin_device_id == device)
         .filter_map(|c| c.file)
-        .filter(|f| f.name == name)
+        .filter_map(|f| Some((client.reveal_file(&f).ok()?, f.encrypted)))
+        .filter(|(f, _)| f.name == name)
         .collect();
     if ours.is_empty() {
         return Ok(false);
     }
     // Hashed as it is read: outbox files can be as large as uploads are.
     let file = path.to_path_buf();
-    let hash = tokio::task::spawn_blocking(move || {
+    let (hash, size) = tokio::task::spawn_blocking(move || {
         let mut hasher = blake3::Hasher::new();
         hasher.update_reader(std::fs::File::open(&file)?)?;
-        Ok::<_, std::io::Error>(hasher.finalize().to_hex())
+        Ok::<_, std::io::Error>((hasher.finalize().to_hex(), std::fs::metadata(&file)?.len()))
     })
     .await
     .map_err(|e| ClientError::Invalid(format!("hashing {}: {e}", path.display())))?
     .map_err(|e| ClientError::io(path, e))?;
-    Ok(ours.iter().any(|f| f.hash == hash.as_str()))
+    for (info, encrypted) in ours {
+        let same = match encrypted {
+            true => info.size == size && client.plaintext_hash(&info.id).await? == hash.as_str(),
+            false => info.hash == hash.as_str(),
+        };
+        if same {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 #[cfg(test)]

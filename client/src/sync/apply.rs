@@ -52,6 +52,9 @@ fn is_png(clip: &Clip) -> bool {
 }
 
 async fn apply(shared: &Arc<Shared>, clip: &Clip) -> Result<()> {
+    // Names, types, previews and sizes as they were before encryption (an
+    // encrypted clip without the key here is reported, never applied).
+    let clip = &shared.client.reveal_clip(clip)?;
     let mut received = false;
     match clip.kind {
         ClipKind::Text => {

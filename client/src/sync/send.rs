@@ -74,13 +74,22 @@ fn permanent(error: &ClientError) -> bool {
         | ClientError::Gone(_)
         | ClientError::Invalid(_)
         | ClientError::Io { .. } => true,
+        // Encryption is on and this device holds no key: the clip must not
+        // go out unencrypted, and holding it would block the queue (and the
+        // connection, which sends the queue first) until an unlock.
+        ClientError::E2eLocked => true,
         _ => false,
     }
 }
 
 async fn send(shared: &Shared, item: &Item, bytes: Vec<u8>) -> Result<cloudbuffer_protocol::Clip> {
+    // An encrypted text field is 4/3 of its text: less text fits a text clip.
+    let max_text = match shared.client.account_key()? {
+        Some(_) => crate::e2e::MAX_ENCRYPTED_TEXT,
+        None => MAX_TEXT_CLIP,
+    };
     match item.kind {
-        ItemKind::Text if bytes.len() <= MAX_TEXT_CLIP => {
+        ItemKind::Text if bytes.len() <= max_text => {
             let text = String::from_utf8(bytes)
                 .map_err(|_| ClientError::Invalid("queued text is not UTF-8".into()))?;
             shared.client.copy_text(&text).await
@@ -105,13 +114,22 @@ fn clip_name(ext: &str) -> String {
     )
 }
 
-/// True if the server's newest clip is this item, sent by us before.
+/// True if the server's newest clip is this item, sent by us before. An
+/// encrypted one is compared by its decrypted content (its ciphertext, made
+/// with a random salt, matches nothing local).
 async fn delivered(shared: &Shared, item: &Item, bytes: &[u8]) -> Result<bool> {
     let clips = shared.client.clips().await?;
     let Some(newest) = clips.into_iter().next().filter(|c| shared.is_ours(c)) else {
         return Ok(false);
     };
+    let Ok(newest) = shared.client.reveal_clip(&newest) else {
+        // Encrypted, and the key is gone from this device: cannot be ours to compare.
+        return Ok(false);
+    };
     Ok(match (&item.kind, &newest.file) {
+        (_, Some(file)) if file.encrypted => {
+            file.size == bytes.len() as u64 && shared.client.clip_bytes(&newest.id, file.size).await? == bytes
+        }
         (ItemKind::Text, None) if newest.size == bytes.len() as u64 => {
             let text = String::from_utf8_lossy(bytes);
             let theirs = match &newest.preview {

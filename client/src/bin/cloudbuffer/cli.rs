@@ -67,7 +67,7 @@ pub enum Command {
     Pair(PairArgs),
     /// Keep this machine's clipboard in sync, in the foreground
     Sync(SyncArgs),
-    /// End-to-end encryption (preview): set up your account's key; content is not encrypted yet
+    /// End-to-end encryption: set up your account's key, so clips and files are encrypted on your devices
     ///
     /// `enable` on a first device makes a random account key and stores it
     /// on the server only wrapped under an encryption passphrase, which never
@@ -80,8 +80,12 @@ pub enum Command {
     /// --passphrase-stdin (one per line), or from CLOUDBUFFER_E2E_PASSPHRASE
     /// (and CLOUDBUFFER_E2E_NEW_PASSPHRASE for the new one of `passwd`).
     ///
-    /// This is a preview: clips and files are not encrypted by it yet. See
-    /// docs/encryption.md.
+    /// A device that holds the key encrypts the clips and files it sends
+    /// (content, names, content types, previews) and decrypts what it gets;
+    /// share links of encrypted items carry their key after `#k=`, and
+    /// `cloudbuffer get URL#k=…` decrypts. A device without the key refuses
+    /// to send while encryption is on, and shows encrypted items as locked.
+    /// The server still sees sizes, times and counts. See docs/encryption.md.
     E2e(E2eArgs),
     /// Print a shell completion script (e.g. `cloudbuffer completions bash > ~/.local/share/bash-completion/completions/cloudbuffer`)
     Completions(CompletionsArgs),

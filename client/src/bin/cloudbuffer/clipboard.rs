@@ -2,6 +2,7 @@
 
 use std::io::{IsTerminal, Read};
 
+use cloudbuffer_client::e2e::MAX_ENCRYPTED_TEXT;
 use cloudbuffer_client::ClientError;
 use cloudbuffer_protocol::ClipKind;
 
@@ -28,20 +29,32 @@ pub async fn copy(context: &Context, args: CopyArgs) -> CliResult {
         let clip = client.copy_file(&path, progress).await;
         ui::set_pending(None);
         bar.finish_and_clear();
-        let clip = clip?;
-        note!("Copied {name} ({}) to the clipboard.", human_bytes(clip.size));
+        let clip = client.reveal_clip(&clip?)?;
+        note!("Copied {name} ({}) to the clipboard{}.", human_bytes(clip.size), sealed(&clip));
         return Ok(());
     }
     let text = if args.text.is_empty() { read_stdin_text()? } else { args.text.join(" ") };
-    if text.len() > MAX_TEXT {
+    let client = context.client()?;
+    // An encrypted text clip is 4/3 of its text, and still at most 1 MiB.
+    let max = if client.account_key()?.is_some() { MAX_ENCRYPTED_TEXT } else { MAX_TEXT };
+    if text.len() > max {
         return Err(Failure::message(format!(
             "text over {} cannot be a clip: save it to a file and run `cloudbuffer copy --file PATH`",
-            human_bytes(MAX_TEXT as u64)
+            human_bytes(max as u64)
         )));
     }
-    let clip = context.client()?.copy_text(&text).await?;
-    note!("Copied {} of text to the clipboard.", human_bytes(clip.size));
+    let clip = client.copy_text(&text).await?;
+    note!("Copied {} of text to the clipboard{}.", human_bytes(text.len() as u64), sealed(&clip));
     Ok(())
+}
+
+/// ", end-to-end encrypted" for an encrypted clip.
+fn sealed(clip: &cloudbuffer_protocol::Clip) -> &'static str {
+    if clip.encrypted || clip.file.as_ref().is_some_and(|f| f.encrypted) {
+        ", end-to-end encrypted"
+    } else {
+        ""
+    }
 }
 
 /// All of standard input as UTF-8 text (at most one byte over the limit
@@ -64,7 +77,8 @@ fn read_stdin_text() -> CliResult<String> {
     })
 }
 
-/// `cloudbuffer paste [-o PATH]`.
+/// `cloudbuffer paste [-o PATH]` (an encrypted clip is decrypted; without
+/// the key nothing is written).
 pub async fn paste(context: &Context, args: PasteArgs) -> CliResult {
     let client = context.client()?;
     let clips = client.clips().await?;

@@ -6,13 +6,19 @@
 //! `.part`; a share link's is removed). Standard output (`-o -`) and
 //! special files (`-o /dev/null`, a FIFO) are streamed to directly:
 //! renaming a `.part` over `/dev/null` would replace the device.
+//! Encrypted items are decrypted on the way; a file is renamed only after
+//! the whole item authenticated.
 
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 
+use bytes::Bytes;
+use cloudbuffer_client::crypto::FieldKind;
+use cloudbuffer_client::e2e::{decrypting, is_field, open_text, split_share_fragment, Opening};
 use cloudbuffer_client::transfer::part_path;
 use cloudbuffer_client::{Client, ClientError};
 use cloudbuffer_protocol::FileInfo;
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use tokio::io::AsyncWriteExt;
 
 use crate::format::{human_bytes, printable, safe_file_name, unused_path};
@@ -57,13 +63,16 @@ pub fn destination(output: Option<&Path>, name: &str) -> CliResult<Dest> {
     Ok(Dest::File(output.to_path_buf()))
 }
 
-/// Downloads one of the user's files (by its info) to `output`.
+/// Downloads one of the user's files (by its info, as the server lists it)
+/// to `output`, decrypting an encrypted one.
 pub async fn stored_file(client: &Client, file: &FileInfo, output: Option<&Path>) -> CliResult {
-    let dest = destination(output, &file.name)?;
-    let (bar, progress) = ui::transfer_bar(&printable(&file.name));
+    // The name and size people know (an encrypted file's are decrypted).
+    let shown = client.reveal_file(file)?;
+    let dest = destination(output, &shown.name)?;
+    let (bar, progress) = ui::transfer_bar(&printable(&shown.name));
     let size = match &dest {
         Dest::File(path) => {
-            ui::set_pending(Some(Pending::Download { part: part_path(path), resumable: true }));
+            ui::set_pending(Some(Pending::Download { part: part_path(path), resumable: !file.encrypted }));
             let result = client.download_file(&file.id, path, progress).await;
             ui::set_pending(None);
             bar.finish_and_clear();
@@ -83,39 +92,87 @@ pub async fn stored_file(client: &Client, file: &FileInfo, output: Option<&Path>
             }
         }
         _ => {
+            let opening = match file.encrypted {
+                true => {
+                    let key = client.account_key()?.ok_or(ClientError::Encrypted)?;
+                    Some(Opening::new(&key, Some(&file.name), &printable(&shown.name))?)
+                }
+                false => None,
+            };
             let token = client.access_token().await?;
             let url =
                 client.url(&format!("/api/v1/files/{}/content", cloudbuffer_client::api::segment(&file.id)));
             let request = http::http()?.get(url).bearer_auth(token);
             let response = http::send(request, client.server()).await?;
-            let size = stream(response, &dest, client.server(), progress).await;
+            let size = stream(body_of(response, client.server(), opening), &dest, progress).await;
             bar.finish_and_clear();
             size?
         }
     };
-    saved(&file.name, size, &dest);
+    saved(&shown.name, size, &dest);
     Ok(())
 }
 
-/// Downloads a share link (`…/s/TOKEN`) to `output`.
-pub async fn share_link(url: &str, password: Option<&str>, output: Option<&Path>) -> CliResult {
-    let (base, token) = split_share_url(url)?;
+/// Downloads a share link (`…/s/TOKEN`, with `#k=…` for an encrypted
+/// item, which is decrypted) to `output`.
+pub async fn share_link(link: &str, password: Option<&str>, output: Option<&Path>) -> CliResult {
+    let (url, key) = split_share_fragment(link)?;
+    let (base, token) = split_share_url(&url)?;
     let mut request = http::http()?.get(format!("{base}/s/{token}/raw"));
     if let Some(password) = password {
         request = request.header("x-share-password", password);
     }
     let response = http::send(request, &base).await?;
-    let name = response
+    let encrypted = response.headers().get("x-encrypted").is_some_and(|v| v == "1" || v == "true");
+    let disposition = response
         .headers()
         .get(reqwest::header::CONTENT_DISPOSITION)
-        .and_then(|v| http::filename_from_disposition(&String::from_utf8_lossy(v.as_bytes())))
-        .unwrap_or_else(|| format!("download-{token}"));
+        .and_then(|v| http::filename_from_disposition(&String::from_utf8_lossy(v.as_bytes())));
+    let (name, body) = match (encrypted, key) {
+        (false, _) => {
+            let name = disposition.unwrap_or_else(|| format!("download-{token}"));
+            (name, body_of(response, &base, None))
+        }
+        (true, None) => return Err(ClientError::IncompleteLink.into()),
+        // An encrypted file: its name is a field the link's key opens.
+        (true, Some(key)) if disposition.as_deref().is_some_and(is_field) => {
+            let field = disposition.unwrap_or_default();
+            let name = open_text(&key, FieldKind::Name, &field, "the shared file's name")?;
+            let opening = Opening::new(&key, Some(&field), &printable(&name))?;
+            (name, body_of(response, &base, Some(opening)))
+        }
+        // An encrypted text clip: the body is one `text` field.
+        (true, Some(key)) => {
+            let field = response.text().await.map_err(|e| http::transport(&e, &base))?;
+            let text = open_text(&key, FieldKind::Text, field.trim(), "the shared text")?;
+            let name = disposition.unwrap_or_else(|| "clip.txt".into());
+            let len = text.len() as u64;
+            let one: Body = Box::pin(futures_util::stream::once(async move { Ok(Bytes::from(text)) }));
+            (name, (one, Some(len)))
+        }
+    };
     let dest = destination(output, &name)?;
     let (bar, progress) = ui::transfer_bar(&printable(&name));
-    let size = stream(response, &dest, &base, progress).await;
+    let size = stream(body, &dest, progress).await;
     bar.finish_and_clear();
     saved(&name, size?, &dest);
     Ok(())
+}
+
+/// A download's bytes, decrypted on the way when `opening` is given.
+type Body = Pin<Box<dyn Stream<Item = Result<Bytes, ClientError>> + Send>>;
+
+/// A response's body (and its length, if known) as plaintext.
+fn body_of(response: reqwest::Response, server: &str, opening: Option<Opening>) -> (Body, Option<u64>) {
+    let total = response.content_length();
+    let server = server.to_string();
+    let wire = response.bytes_stream().map(move |chunk| chunk.map_err(|e| http::transport(&e, &server)));
+    match opening {
+        Some(opening) => {
+            (Box::pin(decrypting(Box::pin(wire), opening)), total.and_then(cloudbuffer_crypto::plaintext_len))
+        }
+        None => (Box::pin(wire), total),
+    }
 }
 
 fn saved(name: &str, size: u64, dest: &Dest) {
@@ -142,14 +199,14 @@ pub fn split_share_url(url: &str) -> CliResult<(String, String)> {
     Ok((base.to_string(), token.to_string()))
 }
 
-/// Streams a response body to `dest`; returns the bytes written.
+/// Streams a body to `dest`; returns the bytes written. A file gets them
+/// through `<dest>.part`, removed if anything fails (a decryption error
+/// included), so nothing is left under the final name.
 async fn stream(
-    response: reqwest::Response,
+    (mut body, total): (Body, Option<u64>),
     dest: &Dest,
-    server: &str,
     progress: cloudbuffer_client::transfer::Progress,
 ) -> CliResult<u64> {
-    let total = response.content_length();
     let (mut sink, written_to) = match dest {
         Dest::Stdout => (Sink::Stdout(std::io::stdout()), None),
         Dest::Special(path) => {
@@ -170,9 +227,8 @@ async fn stream(
     let result: CliResult<u64> = async {
         let mut done = 0u64;
         progress(0, total.unwrap_or(0));
-        let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| http::transport(&e, server))?;
+            let chunk = chunk?;
             sink.write_all(&chunk).await.map_err(write_error)?;
             done += chunk.len() as u64;
             progress(done, total.unwrap_or(done));

@@ -1,6 +1,6 @@
 //! `cloudbuffer e2e`: the account key of end-to-end encryption (turning it
-//! on, unlocking it on another device, changing its passphrase). Content is
-//! not encrypted by it yet.
+//! on, unlocking it on another device, changing its passphrase). A device
+//! that holds the key encrypts what it sends and decrypts what it gets.
 
 use std::io::IsTerminal;
 
@@ -194,7 +194,7 @@ async fn enable(context: &Context, args: PassphraseArgs) -> CliResult {
         "Keep the passphrase safe: the server never sees it and cannot recover it, so without it \
          only devices that hold the key can unlock new ones."
     );
-    note!("Preview: clips and files are not encrypted yet; only the key is set up.");
+    note!("From now on this device encrypts the clips and files it sends.");
     Ok(())
 }
 
@@ -245,9 +245,7 @@ async fn status(context: &Context, args: JsonArgs) -> CliResult {
         }
         (false, None) => "holds no key".into(),
     };
-    out!("End-to-end encryption: {server}\nThis device: {device}")?;
-    note!("Preview: clips and files are not encrypted yet; only the key is set up.");
-    Ok(())
+    out!("End-to-end encryption: {server}\nThis device: {device}")
 }
 
 /// `cloudbuffer e2e passwd`.

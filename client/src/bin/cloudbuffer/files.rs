@@ -13,6 +13,8 @@ use crate::ui::{self, note, out, SecretSource};
 use crate::{CliResult, Context, Failure};
 
 const SHARE_PASSWORD_ENV: &str = "CLOUDBUFFER_SHARE_PASSWORD";
+/// What an encrypted item shows as on a device without the account key.
+const LOCKED: &str = "encrypted — run `cloudbuffer e2e unlock`";
 
 /// `cloudbuffer send FILE…`.
 pub async fn send(context: &Context, args: SendArgs) -> CliResult {
@@ -32,7 +34,7 @@ pub async fn send(context: &Context, args: SendArgs) -> CliResult {
             Some(request) => {
                 let request = CreateShare { file_id: Some(info.id.clone()), ..request.clone() };
                 let share = client.create_share(&request).await?;
-                print_share(&share, &args.share)?;
+                print_share(&client, &share, &args.share).await?;
             }
         }
     }
@@ -48,10 +50,12 @@ async fn upload(client: &Client, path: &Path) -> CliResult<cloudbuffer_protocol:
     bar.finish_and_clear();
     match result {
         Ok(info) => {
+            let shown = client.reveal_file(&info)?;
             note!(
-                "Uploaded {} ({}), id {}.",
-                printable(&info.name),
-                human_bytes(info.size),
+                "Uploaded {} ({}{}), id {}.",
+                printable(&shown.name),
+                human_bytes(shown.size),
+                if info.encrypted { ", end-to-end encrypted" } else { "" },
                 printable(&info.id)
             );
             Ok(info)
@@ -83,15 +87,18 @@ fn share_request(options: &ShareOptions) -> CliResult<CreateShare> {
     })
 }
 
-/// The link on standard output (and its QR code), the details on standard error.
-fn print_share(share: &Share, options: &ShareOptions) -> CliResult {
-    out!("{}", share.url)?;
+/// The link on standard output (and its QR code), the details on standard
+/// error. An encrypted item's link carries its key (`#k=…`): the QR code is
+/// drawn here from that whole link (the server's has no key in it).
+async fn print_share(client: &Client, share: &Share, options: &ShareOptions) -> CliResult {
+    let link = client.share_link(share).await?;
+    out!("{link}")?;
     if options.qr || (!options.no_qr && ui::stdout_is_terminal()) {
-        if let Some(qr) = ui::qr_code(&share.url) {
+        if let Some(qr) = ui::qr_code(&link) {
             out!("{}", qr.trim_end())?;
         }
     }
-    let mut details = vec![item_name(share), format!("expires {}", expires_in(share.expires_at))];
+    let mut details = vec![item_name(client, share), format!("expires {}", expires_in(share.expires_at))];
     match share.max_downloads {
         Some(1) => details.push("one download".into()),
         Some(n) => details.push(format!("{n} downloads")),
@@ -105,10 +112,14 @@ fn print_share(share: &Share, options: &ShareOptions) -> CliResult {
     Ok(())
 }
 
-fn item_name(share: &Share) -> String {
-    match (&share.file, &share.clip) {
-        (Some(file), _) => format!("{} ({})", one_line(&file.name, 60), human_bytes(file.size)),
-        (None, Some(clip)) => match (&clip.file, &clip.preview) {
+/// What a share link serves, for people (an encrypted item's name decrypted).
+fn item_name(client: &Client, share: &Share) -> String {
+    let file = share.file.as_ref().map(|f| client.reveal_file(f));
+    let clip = share.clip.as_ref().map(|c| client.reveal_clip(c));
+    match (file, clip) {
+        (Some(Err(_)), _) | (None, Some(Err(_))) => LOCKED.into(),
+        (Some(Ok(file)), _) => format!("{} ({})", one_line(&file.name, 60), human_bytes(file.size)),
+        (None, Some(Ok(clip))) => match (&clip.file, &clip.preview) {
             (Some(file), _) => format!("{} ({})", one_line(&file.name, 60), human_bytes(file.size)),
             (None, Some(preview)) => format!("text \"{}\"", one_line(preview, 40)),
             (None, None) => "a clip".into(),
@@ -166,7 +177,12 @@ pub async fn ls(context: &Context, args: LsArgs) -> CliResult {
         let rows: Vec<Vec<String>> = clips
             .iter()
             .map(|c| {
+                let (c, locked) = match client.reveal_clip(c) {
+                    Ok(shown) => (shown, false),
+                    Err(_) => (c.clone(), true),
+                };
                 let content = match (&c.kind, &c.file, &c.preview) {
+                    _ if locked => LOCKED.into(),
                     (ClipKind::File, Some(file), _) => one_line(&file.name, 50),
                     (_, _, Some(preview)) => format!("\"{}\"", one_line(preview, 48)),
                     _ => String::new(),
@@ -191,13 +207,11 @@ pub async fn ls(context: &Context, args: LsArgs) -> CliResult {
     let rows: Vec<Vec<String>> = files
         .iter()
         .map(|f| {
-            vec![
-                f.id.clone(),
-                human_bytes(f.size),
-                expires_in(f.expires_at),
-                f.downloads.to_string(),
-                one_line(&f.name, 60),
-            ]
+            let (size, name) = match client.reveal_file(f) {
+                Ok(shown) => (shown.size, one_line(&shown.name, 60)),
+                Err(_) => (f.size, LOCKED.into()),
+            };
+            vec![f.id.clone(), human_bytes(size), expires_in(f.expires_at), f.downloads.to_string(), name]
         })
         .collect();
     out!("{}", table(&["ID", "SIZE", "EXPIRES", "DOWNLOADS", "NAME"], &rows).trim_end())
@@ -229,7 +243,7 @@ pub async fn share(context: &Context, args: ShareArgs) -> CliResult {
         request.file_id = Some(args.id.clone());
     }
     let share = client.create_share(&request).await.map_err(|e| unknown(kind, &args.id, e))?;
-    print_share(&share, &args.share)
+    print_share(&client, &share, &args.share).await
 }
 
 /// `cloudbuffer shares [--json]`, `cloudbuffer shares revoke TOKEN|URL`.
@@ -267,7 +281,7 @@ pub async fn shares(context: &Context, args: SharesArgs) -> CliResult {
             };
             let expires = if s.state == ShareState::Active { expires_in(s.expires_at) } else { "-".into() };
             let password = if s.password_protected { "yes" } else { "no" };
-            vec![s.url.clone(), state.into(), expires, downloads, password.into(), item_name(s)]
+            vec![s.url.clone(), state.into(), expires, downloads, password.into(), item_name(&client, s)]
         })
         .collect();
     let header = ["URL", "STATE", "EXPIRES", "DOWNLOADS", "PASSWORD", "ITEM"];

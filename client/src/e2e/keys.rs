@@ -1,6 +1,6 @@
-//! End-to-end encryption's account key (docs/encryption.md): the wrapped
-//! key the server keeps (`GET`/`PUT /api/v1/e2e`) and the unwrapped key
-//! this device keeps ([`LocalKeys`]).
+//! The account key (docs/encryption.md): the wrapped key the server keeps
+//! (`GET`/`PUT /api/v1/e2e`) and the unwrapped key this device keeps
+//! ([`LocalKeys`]).
 //!
 //! The unwrapped key lives in the session's config folder, one file per
 //! server and user (`e2e-key-<hash>.json`, mode 0600, written atomically).
