@@ -4,6 +4,7 @@
 //! a headless Chromium over WebDriver for the web app ([`browser`]).
 
 pub mod browser;
+pub mod secrets;
 pub mod web_app;
 
 use std::net::SocketAddr;

@@ -60,8 +60,8 @@ async fn upload(client: &Client, path: &Path) -> CliResult<cloudbuffer_protocol:
             );
             Ok(info)
         }
-        // Say which file, unless the message already does.
-        Err(e @ ClientError::Io { .. }) => Err(e.into()),
+        // Say which file, unless the message already does (or is not about it).
+        Err(e @ (ClientError::Io { .. } | ClientError::E2eLocked)) => Err(e.into()),
         Err(e) => Err(Failure::message(format!("{}: {e}", path.display()))),
     }
 }
