@@ -62,7 +62,21 @@ function card(state, ...children) {
 }
 
 const lockLine = () => el("p", { class: "muted", id: "e2e-lock" },
-  "🔒 End-to-end encrypted: decrypted on this device. The server cannot read it.");
+  "End-to-end encrypted: decrypted on this device. The server cannot read it.");
+
+/** The shell's padlock (an emoji may have no glyph on the phone), drawn with DOM calls. */
+function lockIcon() {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  const attrs = { width: 28, height: 28, viewBox: "0 0 24 24", fill: "none", stroke: "currentColor", "stroke-width": 2, "stroke-linecap": "round", "stroke-linejoin": "round", "aria-hidden": "true" };
+  for (const [k, v] of Object.entries(attrs)) svg.setAttribute(k, v);
+  const rect = document.createElementNS(ns, "rect");
+  for (const [k, v] of Object.entries({ x: 4, y: 10, width: 16, height: 11, rx: 2 })) rect.setAttribute(k, v);
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", "M8 10V7a4 4 0 0 1 8 0v3");
+  svg.append(rect, path);
+  return svg;
+}
 
 function showIncomplete() {
   show(card("incomplete",
@@ -211,7 +225,7 @@ function askPassword(key) {
     }
   });
   show(card("password",
-    el("div", { class: "symbol", "aria-hidden": "true", text: "🔒" }),
+    el("div", { class: "symbol" }, lockIcon()),
     el("h1", { id: "e2e-title", text: "This link is protected" }),
     el("p", { class: "muted", text: "Enter the password you were given to open it. The item is end-to-end encrypted and is decrypted on this device." }),
     problem, form));
