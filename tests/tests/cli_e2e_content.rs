@@ -189,6 +189,7 @@ async fn share_links_carry_the_key_and_open_only_whole() {
     let files: Value = serde_json::from_str(&a.run(["ls", "--json"])).unwrap();
     let again = first_line(&a.run(["share", files[0]["id"].as_str().unwrap()])).to_string();
     assert_eq!(again.split_once('#').unwrap().1, fragment, "one item, one key");
+    assert!(a.run(["shares"]).contains(&link), "listed with its key");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

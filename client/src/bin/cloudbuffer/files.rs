@@ -91,7 +91,14 @@ fn share_request(options: &ShareOptions) -> CliResult<CreateShare> {
 /// error. An encrypted item's link carries its key (`#k=…`): the QR code is
 /// drawn here from that whole link (the server's has no key in it).
 async fn print_share(client: &Client, share: &Share, options: &ShareOptions) -> CliResult {
-    let link = client.share_link(share).await?;
+    let link = match client.share_link(share).await {
+        Ok(link) => link,
+        Err(e) => {
+            // A link without its key opens nothing: do not leave it behind.
+            let _ = client.revoke_share(&share.token).await;
+            return Err(e.into());
+        }
+    };
     out!("{link}")?;
     if options.qr || (!options.no_qr && ui::stdout_is_terminal()) {
         if let Some(qr) = ui::qr_code(&link) {
@@ -266,7 +273,7 @@ pub async fn shares(context: &Context, args: SharesArgs) -> CliResult {
         note!("No share links.");
         return Ok(());
     }
-    let rows: Vec<Vec<String>> = shares
+    let rows_of: Vec<_> = shares
         .iter()
         .map(|s| {
             let state = match s.state {
@@ -281,9 +288,19 @@ pub async fn shares(context: &Context, args: SharesArgs) -> CliResult {
             };
             let expires = if s.state == ShareState::Active { expires_in(s.expires_at) } else { "-".into() };
             let password = if s.password_protected { "yes" } else { "no" };
-            vec![s.url.clone(), state.into(), expires, downloads, password.into(), item_name(&client, s)]
+            (s, state, expires, downloads, password)
         })
         .collect();
+    // Active links of encrypted items are listed with their key (`#k=`);
+    // without the account key here, as they are.
+    let mut rows = Vec::with_capacity(shares.len());
+    for (s, state, expires, downloads, password) in rows_of {
+        let url = match s.state {
+            ShareState::Active => client.share_link(s).await.unwrap_or_else(|_| s.url.clone()),
+            _ => s.url.clone(),
+        };
+        rows.push(vec![url, state.into(), expires, downloads, password.into(), item_name(&client, s)]);
+    }
     let header = ["URL", "STATE", "EXPIRES", "DOWNLOADS", "PASSWORD", "ITEM"];
     out!("{}", table(&header, &rows).trim_end())?;
     if let Some(active) = shares.iter().find(|s| s.state == ShareState::Active) {
