@@ -248,8 +248,13 @@ impl IntoResponse for ApiError {
             ApiError::Io(e) if crate::store::is_unavailable(e) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
-            // The rest of the body will not be read.
+            // The rest of the body will not be read (an encrypted upload is
+            // refused at its first bytes): a client must not reuse the
+            // connection the server is about to close.
             ApiError::RequestTimeout(_) => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            ApiError::BadRequest { code, .. } if *code == "invalid_ciphertext" => {
                 headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             // Share passwords are not HTTP authentication: no browser dialog.

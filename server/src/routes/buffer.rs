@@ -40,10 +40,13 @@ pub fn router() -> Router<AppState> {
 /// (percent-encoded UTF-8) or `Content-Disposition`. POST works too.
 #[utoipa::path(method(put, post), path = "/api/v1/buffer", tag = "buffer", security(("bearer" = []), ("basic" = [])),
     params(("X-Data-Type" = String, Header, description = "`text` or `file`"),
-        ("X-Filename" = Option<String>, Header, description = "a file clip's name, percent-encoded UTF-8")),
+        ("X-Filename" = Option<String>, Header, description = "a file clip's name, percent-encoded UTF-8"),
+        ("X-Encrypted" = Option<String>, Header, description = "`1`: end-to-end encrypted (an item, or a text field)"),
+        ("X-Encrypted-Content-Type" = Option<String>, Header, description = "an encrypted file's content-type field"),
+        ("X-Encrypted-Preview" = Option<String>, Header, description = "an encrypted text clip's preview field")),
     request_body(content_type = "application/octet-stream", description = "the clip's content"),
     responses((status = 201, body = Clip),
-        (status = 400, description = "missing/unknown X-Data-Type, file without a name, text not UTF-8", body = ErrorBody),
+        (status = 400, description = "missing/unknown X-Data-Type, file without a name, text not UTF-8, bad encrypted item or field", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)))]
 pub async fn put_buffer(
     State(state): State<AppState>,

@@ -32,6 +32,8 @@ pub fn router() -> Router<AppState> {
 
 /// Upload a file as multipart/form-data (field `file`; its filename names the file).
 #[utoipa::path(post, path = "/api/v1/files", tag = "files", security(("bearer" = []), ("basic" = [])),
+    params(("X-Encrypted" = Option<String>, Header, description = "`1`: an end-to-end encrypted item, its filename a name field"),
+        ("X-Encrypted-Content-Type" = Option<String>, Header, description = "an encrypted item's content-type field")),
     request_body(content_type = "multipart/form-data", description = "a part named `file`"),
     responses((status = 201, body = FileInfo), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody), (status = 507, description = "quota exceeded", body = ErrorBody)))]
@@ -72,9 +74,12 @@ pub async fn upload_multipart(
 // OpenAPI allows one parameter name per path, as axum does: `{id}`, which an
 // upload takes as the new file's name.
 #[utoipa::path(put, path = "/api/v1/files/{id}", tag = "files", security(("bearer" = []), ("basic" = [])),
-    params(("id" = String, Path, description = "for an upload: the new file's name (percent-encoded UTF-8)")),
+    params(("id" = String, Path, description = "for an upload: the new file's name (percent-encoded UTF-8)"),
+        ("X-Encrypted" = Option<String>, Header, description = "`1`: an end-to-end encrypted item, `{id}` a name field"),
+        ("X-Encrypted-Content-Type" = Option<String>, Header, description = "an encrypted item's content-type field")),
     request_body(content_type = "application/octet-stream", description = "the file's bytes"),
-    responses((status = 201, body = FileInfo), (status = 413, body = ErrorBody),
+    responses((status = 201, body = FileInfo), (status = 400, description = "bad encrypted item or field", body = ErrorBody),
+        (status = 413, body = ErrorBody),
         (status = 507, description = "quota exceeded", body = ErrorBody)))]
 pub async fn upload_raw(
     State(state): State<AppState>,
