@@ -6,7 +6,13 @@
 //   screens     #boot-screen #login-screen #pair-screen #app-screen (one is not [hidden])
 //   sign in     #login-username #login-password #login-submit #login-error
 //               #signed-out-message ("This device was signed out…") #share-waiting
-//   pairing     #pair-title #pair-message #pair-login (link back to the password form)
+//   pairing     #pair-title #pair-message #pair-login (link back to the password form);
+//               a link may carry the account key: /app/#pair=CODE&k=<base64url 32 bytes>
+//   E2E         #e2e-note #e2e-note-text #e2e-note-dismiss (a damaged key in the link; an
+//               account with E2E on and no key here); items get [data-encrypted] and
+//               [data-locked] ("true"/"false"); a locked one's tap opens #locked-dialog
+//               (#locked-title #locked-text #locked-how #locked-close); #share-key-note
+//               (an encrypted item's link: #k=… in #share-url, no QR)
 //   header      #user-name #live-status ("Live" | "Connecting…" | "Offline") #sign-out
 //   send        #send-text #send-button #pick-file #take-photo
 //               #file-input #photo-input (file inputs: WebDriver sends keys here)
@@ -27,7 +33,8 @@ import * as live from "./live.js";
 import * as views from "./views.js";
 import * as send from "./send.js";
 import * as shared from "./share-target.js";
-import { $ } from "./util.js";
+import * as keys from "./keys.js";
+import { $, lockIcon } from "./util.js";
 
 const VERSION = new URL(import.meta.url).searchParams.get("v") || "dev";
 
@@ -45,7 +52,7 @@ function fail(error) {
   $("#alert").textContent = error && error.message ? error.message : "Something went wrong.";
   alertTimer = setTimeout(() => { $("#alert").textContent = ""; }, 9000);
 }
-Object.assign(views.actions, { copyClip: send.useClip, download: send.download, say, fail });
+Object.assign(views.actions, { copyClip: send.useClip, download: send.download, say, fail, explainLocked });
 Object.assign(send.notify, { say, fail });
 
 // --- screens --------------------------------------------------------------------------
@@ -56,6 +63,9 @@ function show(screen) {
 
 async function showLogin(message = "") {
   live.stop();
+  // No session, no key: it goes with the device (signed out here, elsewhere, or revoked).
+  await keys.forget();
+  $("#e2e-note").hidden = true;
   $("#status").textContent = "";
   views.clear();
   $("#signed-out-message").textContent = message;
@@ -68,6 +78,7 @@ async function showLogin(message = "") {
 
 let liveFallback = 0;
 async function showApp() {
+  await keys.load();
   show("app-screen");
   $("#user-name").textContent = auth.session().username || "";
   auth.keepFresh();
@@ -81,8 +92,43 @@ async function showApp() {
     $("#user-name").textContent = me.username;
     views.setLimits(me.limits);
   } catch (e) { if (e.status !== 401 && e.code !== "network") fail(e); }
+  try { await keys.checkAccount(); } catch { /* offline or signed out: said elsewhere */ }
+  e2eNote();
   await handleShares();
 }
+
+// --- end-to-end encryption ------------------------------------------------------------
+
+let keyNote = ""; // a problem with the pairing link's key, said once
+
+/** The E2E banner: a damaged key from the link, a key kept in memory only, or an E2E account without a key here. */
+function e2eNote() {
+  const text = keyNote
+    || (keys.has() && !keys.persistent() ? "This browser could not store the encryption key: it is forgotten when this tab closes. Pair again to keep it." : "")
+    || (keys.mustNotSend() ? "End-to-end encryption is on, and this browser has no key: encrypted items stay locked and it sends nothing. Pair it from a device that has the key." : "");
+  keyNote = "";
+  $("#e2e-note-text").textContent = text;
+  $("#e2e-note").hidden = !text;
+}
+$("#e2e-note-dismiss").addEventListener("click", () => { $("#e2e-note").hidden = true; });
+
+/** A tap on a locked item: why it is locked, and how to unlock it here. */
+function explainLocked(look) {
+  const dialog = $("#locked-dialog");
+  $("#locked-icon").replaceChildren(lockIcon(22));
+  if (keys.has() && look.failed) {
+    $("#locked-title").textContent = "This item does not open";
+    $("#locked-text").textContent = "It is end-to-end encrypted, but not with the key this browser has: it was made with another key, or changed on the server.";
+    $("#locked-how").textContent = "If encryption was turned on again with a new key, pair this browser again from a device that has the new one.";
+  } else {
+    $("#locked-title").textContent = "Encrypted on another device";
+    $("#locked-text").textContent = "This item is end-to-end encrypted, and this browser has no key to open it. The key never passes through the server, so signing in with a password does not bring it.";
+    $("#locked-how").textContent = "To read encrypted items here, pair this browser from a device that has the key: on your computer choose Add a phone in the desktop app (or run cloudbuffer pair), then scan the code with this phone or open the link here.";
+  }
+  dialog.showModal();
+  $("#locked-close").focus();
+}
+$("#locked-close").addEventListener("click", () => $("#locked-dialog").close());
 
 async function load() {
   clearTimeout(liveFallback);
@@ -145,13 +191,18 @@ const PAIR_FAILURES = {
   pairing_unknown: ["This code is not valid", "It may have been mistyped or cut short. On your computer choose “Add a phone” again and scan the new code."],
 };
 
-async function pairWith(code) {
+async function pairWith(code, rawKey, badKey) {
   show("pair-screen");
   try {
     await auth.pair(code);
+    // The key is kept only once the code worked; a link without one leaves this browser without.
+    if (rawKey) await keys.save(rawKey);
+    else await keys.forget();
+    if (badKey) keyNote = "The pairing link’s encryption key was damaged, so this browser has no key: encrypted items stay locked. Pair again (from a device that has the key) to read them.";
     await showApp();
-    say("This device is now signed in");
+    say(rawKey ? "This device is now signed in, with the encryption key" : "This device is now signed in");
   } catch (e) {
+    rawKey?.fill(0);
     // Never signed in on failure: api.pair stored nothing.
     const [title, text] = PAIR_FAILURES[e.code] || (e.status === 429
       ? ["Too many attempts", `${e.message} Then scan the code again, or sign in with your password.`]
@@ -240,23 +291,40 @@ if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register(`/app/sw.js?v=${encodeURIComponent(VERSION)}`, { scope: "/app/" }).catch(() => {});
 }
 
-/** A pairing code in the address (#pair=…), taken out of it at once. */
-function pairingCode() {
+/**
+ * A pairing code in the address (#pair=…), and the account key that may
+ * come with it (&k=…), taken out of it at once: { code, key, badKey }.
+ */
+function pairingLink() {
   // In the fragment so no server log sees it; gone from the address bar (and history) now.
-  const code = new URLSearchParams(location.hash.slice(1)).get("pair");
-  if (code) history.replaceState(null, "", location.pathname + location.search);
-  return code;
+  const params = new URLSearchParams(location.hash.slice(1));
+  const code = params.get("pair");
+  if (!code && !params.has("k")) return { code: null };
+  history.replaceState(null, "", location.pathname + location.search);
+  let key = null, badKey = false;
+  if (params.has("k")) {
+    try { key = keys.parseKey(params.get("k")); } catch { badKey = true; }
+  }
+  return { code, key, badKey };
 }
 // A pairing link opened in a tab that already shows the app changes only the fragment.
 window.addEventListener("hashchange", () => {
-  const code = pairingCode();
-  if (code) { live.stop(); pairWith(code); }
+  const { code, key, badKey } = pairingLink();
+  if (code) { live.stop(); pairWith(code, key, badKey); }
+});
+
+// Another tab paired (and stored a key) or signed out: follow it when this one is looked at again.
+document.addEventListener("visibilitychange", async () => {
+  if (document.hidden || $("#app-screen").hidden) return;
+  const had = keys.has();
+  await keys.load();
+  if (had !== keys.has()) { await views.rerender(); e2eNote(); }
 });
 
 function boot() {
   if (!navigator.onLine) setOffline(true);
-  const code = pairingCode();
-  if (code) return pairWith(code);
+  const { code, key, badKey } = pairingLink();
+  if (code) return pairWith(code, key, badKey);
   if (auth.session()) return showApp();
   // Shared items wait in the browser until someone signs in; a problem shows now.
   shareProblem();

@@ -1,7 +1,8 @@
 // Cloud Buffer end-to-end encryption in WebCrypto, no dependencies: the
 // format of docs/encryption.md, the same bytes as the Rust crate
 // cloudbuffer-crypto (checked by selfTest against crypto/tests/vectors.json).
-// Keys are given as {account: Uint8Array} (the owner's devices) or
+// Keys are given as {account: Uint8Array | CryptoKey} (the owner's devices;
+// a CryptoKey is a non-extractable HKDF key, as the web app keeps it) or
 // {item: Uint8Array} (a share link's fragment); all functions are async
 // because WebCrypto is.
 
@@ -11,7 +12,7 @@ export const HEADER_LEN = 28, RECORD_SIZE = 65536, TAG_LEN = 16;
 const MAGIC = [0x43, 0x42, 0x45, 0x45], VERSION = 1, SALT_LEN = 16, PREFIX_LEN = 7;
 const FULL = RECORD_SIZE + TAG_LEN;
 
-/** Errors carry a code: not-encrypted, version, auth, truncated, trailing, malformed, field-auth. */
+/** Errors carry a code: not-encrypted, version, auth, truncated, trailing, malformed, field-auth, mismatch. */
 export class E2eError extends Error {
   constructor(code, message) { super(message); this.code = code; }
 }
@@ -29,7 +30,7 @@ export function b64urlDecode(text) {
 }
 
 async function hkdf(ikm, salt, info) {
-  const k = await subtle.importKey('raw', ikm, 'HKDF', false, ['deriveBits']);
+  const k = ikm instanceof CryptoKey ? ikm : await subtle.importKey('raw', ikm, 'HKDF', false, ['deriveBits']);
   const bits = await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt, info: te.encode(info) }, k, 256);
   return new Uint8Array(bits);
 }
@@ -74,9 +75,26 @@ function nonce(header, counter, last) {
 
 const concat = (a, b) => { const c = new Uint8Array(a.length + b.length); c.set(a); c.set(b, a.length); return c; };
 
-/** Incremental decryption: push() any chunks, then finish(); each returns verified plaintext chunks. */
+/** The item salt a field was made under (compare it with a Decryptor's salt: a name must belong to its content). */
+export function fieldSalt(text) {
+  const bytes = b64urlDecode(text);
+  if (bytes.length < FIELD_PREFIX + TAG_LEN) throw new E2eError('malformed', 'malformed encrypted field');
+  return bytes.slice(1, 1 + SALT_LEN);
+}
+
+const sameBytes = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * Incremental decryption: push() any chunks, then finish(); each returns
+ * verified plaintext chunks. With `expectSalt` (the fieldSalt of the item's
+ * name), content whose header has another salt fails with code 'mismatch'
+ * before anything is decrypted.
+ */
 export class Decryptor {
-  constructor(key) { this.key = key; this.header = none; this.buf = new Uint8Array(FULL); this.fill = 0; this.counter = 0; this.done = false; }
+  constructor(key, expectSalt = null) { this.key = key; this.expectSalt = expectSalt; this.header = none; this.buf = new Uint8Array(FULL); this.fill = 0; this.counter = 0; this.done = false; }
+
+  /** The item salt from the header, once 28 bytes have arrived (else null). */
+  get salt() { return this.header.length < HEADER_LEN ? null : this.header.slice(5, 5 + SALT_LEN); }
 
   async #open(record, last) {
     try {
@@ -106,6 +124,7 @@ export class Decryptor {
       if (MAGIC.slice(0, seen).some((b, i) => this.header[i] !== b)) throw new E2eError('not-encrypted', 'not Cloud Buffer encrypted data');
       if (this.header.length > 4 && this.header[4] !== VERSION) throw new E2eError('version', `unsupported format version ${this.header[4]}`);
       if (this.header.length < HEADER_LEN) return out;
+      if (this.expectSalt && !sameBytes(this.salt, this.expectSalt)) throw new E2eError('mismatch', 'the name and the content belong to different items');
       this.cipher = await contentKey(await itemKeyOf(this.key, this.header.slice(5, 5 + SALT_LEN)));
     }
     if (this.done && chunk.length) throw new E2eError('trailing', 'data follows the final record');
@@ -136,9 +155,9 @@ export async function* decryptChunks(key, chunks) {
   yield* await d.finish();
 }
 
-/** The same as a TransformStream, for fetch bodies and service workers. */
-export function decryptTransform(key) {
-  const d = new Decryptor(key);
+/** The same as a TransformStream, for fetch bodies and service workers (expectSalt: as for Decryptor). */
+export function decryptTransform(key, expectSalt = null) {
+  const d = new Decryptor(key, expectSalt);
   const emit = (ctl, chunks) => chunks.forEach((c) => ctl.enqueue(c));
   return new TransformStream({ transform: async (c, ctl) => emit(ctl, await d.push(c)), flush: async (ctl) => emit(ctl, await d.finish()) });
 }

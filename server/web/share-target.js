@@ -34,7 +34,8 @@ export async function sendPending(notify) {
   if (requests.length === 0) return;
   let sent = 0;
   const settle = async (request, error) => {
-    if (error && (error.code === "network" || error.status === 401)) throw error;
+    // Kept, too, when this browser may not send to an end-to-end encrypted account (no key yet).
+    if (error && (error.code === "network" || error.code === "e2e_locked" || error.status === 401)) throw error;
     await cache.delete(request);
   };
   try {

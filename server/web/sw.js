@@ -12,7 +12,7 @@ const SHARED = "cb-share-target"; // the same name as in share-target.js
 const v = (path) => `${path}?v=${VERSION}`;
 // Modules import each other without ?v=, so those URLs are cached as they are named.
 const FILES = ["/app/", v("/app/app.css"), v("/app/app.js"), "/app/api.js", "/app/live.js", "/app/views.js",
-  "/app/send.js", "/app/util.js", "/app/share-target.js", v("/app/icon.svg"), "/app/icon-192.png", "/app/manifest.webmanifest"];
+  "/app/send.js", "/app/util.js", "/app/share-target.js", "/app/e2e.js", "/app/keys.js", "/app/sealed.js", "/app/e2e-download.js", v("/app/icon.svg"), "/app/icon-192.png", "/app/manifest.webmanifest"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {

@@ -58,3 +58,18 @@ export function extBadge(name) {
 
 /** UTF-8 byte length, to tell whether a clip's 200-character preview is the whole text. */
 export const utf8Length = (text) => new TextEncoder().encode(text).length;
+
+/** A padlock drawn as SVG (an emoji may have no glyph on the phone, or in headless Chromium). */
+export function lockIcon(size = 16, className = "lock") {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  const attrs = { width: size, height: size, viewBox: "0 0 24 24", fill: "none", stroke: "currentColor", "stroke-width": 2.2,
+    "stroke-linecap": "round", "stroke-linejoin": "round", "aria-hidden": "true", class: className };
+  for (const [k, v] of Object.entries(attrs)) svg.setAttribute(k, v);
+  const rect = document.createElementNS(ns, "rect");
+  for (const [k, v] of Object.entries({ x: 4, y: 10, width: 16, height: 11, rx: 2 })) rect.setAttribute(k, v);
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", "M8 10V7a4 4 0 0 1 8 0v3");
+  svg.append(rect, path);
+  return svg;
+}
