@@ -73,6 +73,7 @@ export function clipLook(clip) {
     const f = fileLook(clip.file);
     return { encrypted: f.encrypted, locked: f.locked, failed: f.failed, title: f.name, size: f.size, file: f };
   }
+  if (clip.kind === "file") return { encrypted: !!clip.encrypted, locked: false, title: "(file gone)", size: clip.encrypted ? plaintextLength(clip.size) ?? clip.size : clip.size, file: {} };
   if (!clip.encrypted) {
     return { encrypted: false, locked: false, title: clip.preview || "", size: clip.size, whole: clip.preview != null && new TextEncoder().encode(clip.preview).length === clip.size };
   }
