@@ -92,6 +92,11 @@ async fn two_devices_exchange_encrypted_text_and_files_and_the_server_learns_not
     let reply = format!("a reply {canary}");
     b.run(["copy", &reply]);
     assert_eq!(a.run(["paste"]), reply);
+    // 300 emoji: a 200-character preview would be 800 bytes, over the server's cap once encrypted.
+    let emoji = "😀".repeat(300);
+    a.run(["copy", &emoji]);
+    assert_eq!(b.run(["paste"]), emoji);
+    b.run(["copy", &reply]);
     let history = a.run(["ls", "--clips"]);
     assert!(history.contains(&format!("\"{reply}\"")), "previews are decrypted: {history}");
 

@@ -60,12 +60,21 @@ pub(crate) fn seal_all(encryptor: Encryptor, plaintext: &[u8]) -> Result<Vec<u8>
     encryptor.encrypt_all(plaintext).map_err(failed)
 }
 
-/// The first [`PREVIEW_CHARS`] characters of `text`.
+/// The most bytes of text whose field fits the server's 1024-byte cap on
+/// `X-Encrypted-Preview` (⌈4 (45 + n) / 3⌉ ≤ 1024).
+const MAX_PREVIEW_BYTES: usize = 723;
+
+/// The first [`PREVIEW_CHARS`] characters of `text`, cut further (at a
+/// character boundary) to [`MAX_PREVIEW_BYTES`]: 200 emoji are 800 bytes.
 pub(crate) fn preview(text: &str) -> &str {
-    match text.char_indices().nth(PREVIEW_CHARS) {
-        Some((cut, _)) => &text[..cut],
-        None => text,
+    let mut cut = match text.char_indices().nth(PREVIEW_CHARS) {
+        Some((cut, _)) => cut,
+        None => text.len(),
+    };
+    while cut > MAX_PREVIEW_BYTES || !text.is_char_boundary(cut) {
+        cut -= 1;
     }
+    &text[..cut]
 }
 
 /// Encrypts a plaintext body stream as it is read: each chunk goes through
@@ -180,6 +189,11 @@ mod tests {
         let long = "é".repeat(300);
         assert_eq!(preview(&long).chars().count(), PREVIEW_CHARS);
         assert_eq!(preview("short"), "short");
+        let emoji = "😀".repeat(300);
+        assert_eq!(preview(&emoji).len(), 720, "whole characters, within the cap");
+        assert_eq!(fields.seal(FieldKind::Preview, preview(&emoji)).unwrap().len(), 1020);
+        let most = "x".repeat(MAX_PREVIEW_BYTES);
+        assert_eq!(fields.seal(FieldKind::Preview, &most).unwrap().len(), 1024);
         let biggest = "x".repeat(MAX_ENCRYPTED_TEXT);
         assert_eq!(fields.seal(FieldKind::Text, &biggest).unwrap().len(), 1 << 20);
         assert_eq!(guess_content_type("Photo.JPG"), "image/jpeg");
