@@ -13,6 +13,7 @@ use cloudbuffer_client::crypto::{AccountKey, KdfParams};
 use cloudbuffer_client::sync::{Image, MemoryClipboard};
 use cloudbuffer_tests::secrets::{assert_data_dir_clean, key_needles, text_needle};
 use sync_common::{assert_quiet_count, eventually, start, two_devices, Device};
+use tokio::time::sleep;
 
 const QUIET: Duration = Duration::from_millis(1500);
 
@@ -26,16 +27,21 @@ fn gradient(width: usize, height: usize) -> Image {
     Image { width, height, rgba }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_engines_exchange_encrypted_clips_both_ways() {
-    let (server, a, b) = two_devices().await;
-    // Encryption on for the account (as `cloudbuffer e2e enable` does), and
-    // both devices holding the key.
+/// Encryption on for the account (as `cloudbuffer e2e enable` does), and
+/// both devices holding the key.
+async fn keyed(a: Device, b: Device) -> (Device, Device, AccountKey) {
     let key = AccountKey::generate().unwrap();
     let wrapped = key.wrap(b"a sync passphrase", KdfParams::INSECURE_FOR_TESTS).unwrap();
     a.client.put_e2e_key(serde_json::to_value(&wrapped).unwrap(), 0).await.unwrap();
     let a = Device { client: a.client.with_account_key(key.clone()), dir: a.dir };
     let b = Device { client: b.client.with_account_key(key.clone()), dir: b.dir };
+    (a, b, key)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_engines_exchange_encrypted_clips_both_ways() {
+    let (server, a, b) = two_devices().await;
+    let (a, b, key) = keyed(a, b).await;
     let (clip_a, clip_b) = (MemoryClipboard::new(), MemoryClipboard::new());
     let engine_a = start(a.engine(Arc::new(clip_a.clone()))).await;
     let engine_b = start(b.engine(Arc::new(clip_b.clone()))).await;
@@ -97,4 +103,44 @@ async fn two_engines_exchange_encrypted_clips_both_ways() {
     for engine in [engine_a, engine_b, engine_c] {
         engine.stop().await.unwrap();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_files_reach_the_other_inbox_decrypted_and_are_sent_once() {
+    let (server, a, b) = two_devices().await;
+    let (a, b, key) = keyed(a, b).await;
+    let (outbox, inbox) = (a.dir.path().join("outbox"), b.dir.path().join("inbox"));
+    std::fs::create_dir_all(&outbox).unwrap();
+    let content: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(outbox.join("secret-plan.txt"), &content).unwrap();
+    let engine_a = start(a.engine(Arc::new(MemoryClipboard::new())).outbox(&outbox)).await;
+    let engine_b = start(b.engine(Arc::new(MemoryClipboard::new())).inbox(&inbox)).await;
+    eventually("the file reaches B's inbox under its name", 10, || async {
+        std::fs::read(inbox.join("secret-plan.txt")).is_ok_and(|got| got == content)
+    })
+    .await;
+    let clips = a.client.clips().await.unwrap();
+    assert_eq!(clips.len(), 1);
+    assert!(clips[0].file.as_ref().unwrap().encrypted);
+    engine_a.stop().await.unwrap();
+
+    // A crash between the upload and the move to .sent: the file is back in
+    // the outbox at start. Its encrypted clip matches nothing by hash, so it
+    // is recognised by its decrypted content, and not sent again.
+    std::fs::rename(outbox.join(".sent").join("secret-plan.txt"), outbox.join("secret-plan.txt")).unwrap();
+    let engine_a = start(a.engine(Arc::new(MemoryClipboard::new())).outbox(&outbox)).await;
+    eventually("the file is moved to .sent again", 10, || async {
+        outbox.join(".sent").join("secret-plan.txt").exists()
+    })
+    .await;
+    sleep(QUIET).await;
+    assert_eq!(a.client.clips().await.unwrap().len(), 1, "not sent twice");
+    let names: Vec<_> = std::fs::read_dir(&inbox).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec!["secret-plan.txt"]);
+
+    let mut needles = key_needles("the account key", key.as_bytes());
+    needles.push(text_needle("the name", "secret-plan"));
+    assert_data_dir_clean(server.data_dir(), &needles);
+    engine_a.stop().await.unwrap();
+    engine_b.stop().await.unwrap();
 }
