@@ -47,6 +47,7 @@ const devices = {
 /** The "Add a phone" dialog: a one-time pairing link as a QR code, counting down. */
 const pairing = {
   url: "",
+  made: null,
   deadline: 0,
   timer: null,
   waiting: false,
@@ -63,10 +64,11 @@ const pairing = {
     $("#pair-new").hidden = true;
     try {
       const made = await invoke("create_pairing");
-      this.url = made.url;
+      this.made = made;
       this.deadline = Date.now() + made.expires_in * 1000;
-      $("#pair-qr").innerHTML = made.qr_svg.replace(/^<\?xml[^>]*>/, "");
-      $("#pair-url").value = made.url;
+      $("#pair-key-row").hidden = !made.with_key;
+      $("#pair-key").checked = true;
+      this.showLink();
       $("#pair-warning").hidden = !made.loopback_warning;
       $("#pair-warning").textContent = made.loopback_warning || "";
       this.showCode(true);
@@ -85,6 +87,16 @@ const pairing = {
       $("#pair-error").textContent = e && e.message ? e.message : String(e);
       $("#pair-new").hidden = false;
     }
+  },
+  /** The link (and its QR code) with the encryption key when offered and ticked. */
+  showLink() {
+    const made = this.made;
+    const keyed = made.with_key && $("#pair-key").checked ? made.with_key : null;
+    const link = keyed || made;
+    this.url = link.url;
+    $("#pair-qr").innerHTML = link.qr_svg.replace(/^<\?xml[^>]*>/, "");
+    $("#pair-url").value = link.url;
+    $("#pair-key-help").hidden = !keyed;
   },
   /** The countdown, in the (not live) help line: a screen reader hears only the outcome. */
   tick() {
@@ -116,6 +128,8 @@ const pairing = {
   showCode(shown) {
     $("#pair-qr").hidden = !shown;
     $("#pair-url").closest(".row").hidden = !shown;
+    $("#pair-key-row").hidden = !shown || !(this.made && this.made.with_key);
+    if (!shown) $("#pair-key-help").hidden = true;
     if (!shown) $("#pair-warning").hidden = true;
   },
   stop() {
@@ -128,6 +142,7 @@ const pairing = {
 window.addEventListener("DOMContentLoaded", () => {
   $("#add-phone").addEventListener("click", () => pairing.open());
   $("#pair-new").addEventListener("click", () => pairing.create());
+  $("#pair-key").addEventListener("change", () => pairing.showLink());
   $("#pair-copy").addEventListener("click", async () => {
     if ((await call("copy_to_clipboard", { text: pairing.url })) !== undefined) toast("Link copied");
   });

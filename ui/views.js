@@ -22,11 +22,17 @@ const views = {
       this.render();
     },
     label(clip) {
+      if (clip.locked) return lockedLabel(clip.locked);
       if (clip.kind === "file" && clip.file) return { title: clip.file.name, badge: extBadge(clip.file.name) };
       return { title: clip.preview || "(empty text)", badge: "TXT" };
     },
     actions(clip) {
       const box = el("div", { class: "actions" });
+      // Nothing of a locked clip can be opened or shared from here; it can go.
+      if (clip.locked) {
+        box.append(el("button", { class: "icon danger", text: "Delete", "aria-label": "Delete clip", onclick: () => this.remove(clip) }));
+        return box;
+      }
       const isImage = clip.kind === "file" && clip.file && clip.file.content_type === "image/png";
       if (clip.kind === "text" || isImage) box.append(el("button", { class: "icon", text: "Copy", title: "Put on this computer's clipboard", onclick: () => this.use(clip) }));
       if (clip.kind === "file" && clip.file) box.append(el("button", { class: "icon", text: "Download", onclick: () => views.files.download(clip.file) }));
@@ -44,7 +50,7 @@ const views = {
         const { title } = this.label(first);
         current.append(
           el("div", { class: "muted small", text: `Current clip · ${first.kind === "file" ? humanBytes(first.size) : `${first.size} bytes`} · ${ago(first.created_at)}` }),
-          el("div", { class: "body", id: "current-body", text: title }),
+          el("div", { class: "body", id: "current-body" }, first.locked ? lockIcon() : null, title),
           this.actions(first),
         );
       }
@@ -54,14 +60,15 @@ const views = {
       for (const clip of rest) {
         const { title, badge } = this.label(clip);
         list.append(el("li", { class: "item clip", dataset: { id: clip.id } },
-          el("span", { class: "badge", text: badge, "aria-hidden": "true" }),
-          el("button", { class: "main", title: "Put on the clipboard", onclick: () => this.use(clip) },
-            el("span", { class: "title", text: title }),
+          el("span", { class: "badge", "aria-hidden": "true" }, clip.locked ? lockIcon() : badge),
+          el("button", { class: "main", title: clip.locked ? lockedLabel(clip.locked).why : "Put on the clipboard", onclick: () => this.use(clip) },
+            el("span", { class: "title" }, clip.locked ? lockIcon() : null, title),
             el("span", { class: "meta", text: `${clip.kind === "file" ? humanBytes(clip.size) : `${clip.size} bytes`} · ${ago(clip.created_at)}` })),
           this.actions(clip)));
       }
     },
     async use(clip) {
+      if (clip.locked) return toast(lockedLabel(clip.locked).why, true);
       if (clip.kind === "file" && !(clip.file && clip.file.content_type === "image/png")) return views.files.download(clip.file);
       if ((await call("use_clip", { id: clip.id })) !== undefined) toast("Copied to the clipboard");
     },
@@ -85,6 +92,7 @@ const views = {
       list.replaceChildren();
       if (this.list.length === 0) list.append(el("li", { class: "empty", text: "No files yet. Drop some here or use “Upload files…”." }));
       for (const file of this.list) {
+        if (file.locked) { list.append(this.lockedRow(file)); continue; }
         list.append(el("li", { class: "item file", dataset: { id: file.id, name: file.name } },
           el("span", { class: "badge", text: extBadge(file.name), "aria-hidden": "true" }),
           el("div", { class: "main" },
@@ -97,6 +105,17 @@ const views = {
             el("button", { class: "icon danger", text: "Delete", "aria-label": `Delete ${file.name}`, onclick: () => this.remove(file) }))));
       }
       tick();
+    },
+    /** An encrypted file this computer cannot open: no name, only Delete. */
+    lockedRow(file) {
+      const { title, why } = lockedLabel(file.locked);
+      return el("li", { class: "item file locked", dataset: { id: file.id, locked: file.locked }, title: why },
+        el("span", { class: "badge", "aria-hidden": "true" }, lockIcon()),
+        el("div", { class: "main" },
+          el("span", { class: "title" }, lockIcon(), title),
+          el("span", { class: "meta" }, `${humanBytes(file.size)} encrypted · `, el("span", { class: "expiry", dataset: { expires: file.expires_at } }))),
+        el("div", { class: "actions" },
+          el("button", { class: "icon danger", text: "Delete", "aria-label": "Delete the locked file", onclick: () => this.remove(file) })));
     },
     async download(file) {
       const saved = await call("download_file", { id: file.id, name: file.name });
@@ -148,8 +167,23 @@ const views = {
     },
   },
 
-  settings: { load() { devices.refresh(); } },
+  settings: { load() { devices.refresh(); e2e.refresh(); } },
 };
+
+/** How an encrypted item this computer cannot open is listed (after a
+ *  padlock, see lockIcon), and why. */
+function lockedLabel(locked) {
+  return locked === "locked"
+    ? { title: "locked", badge: "", why: "End-to-end encrypted: unlock this computer in Settings → End-to-end encryption to open it." }
+    : { title: "cannot be decrypted", badge: "", why: "End-to-end encrypted, and it does not decrypt with this account's key (changed, or damaged)." };
+}
+
+/** A padlock drawn in SVG: an emoji needs a colour font many desktops lack. */
+function lockIcon() {
+  const span = el("span", { class: "lock", "aria-hidden": "true" });
+  span.innerHTML = '<svg class="ico" viewBox="0 0 24 24"><rect x="5" y="11" width="14" height="10" rx="2"/><path d="M8 11V7a4 4 0 0 1 8 0v4"/></svg>';
+  return span;
+}
 
 /** The share dialog. */
 const share = {
@@ -179,6 +213,7 @@ const share = {
       this.url = made.url;
       $("#share-qr").innerHTML = made.qr_svg.replace(/^<\?xml[^>]*>/, "");
       $("#share-url").value = made.url;
+      $("#share-key-note").hidden = !made.encrypted;
       const bits = [`Expires in ${humanDuration(secondsUntil(made.expires_at))}`];
       if (made.password_protected) bits.push("password protected");
       if (made.max_downloads === 1) bits.push("one download only");

@@ -14,6 +14,13 @@ pub struct UiError {
     pub message: String,
 }
 
+/// Sending while the account has end-to-end encryption on and this computer is locked.
+pub const E2E_LOCKED: &str = "End-to-end encryption is on for this account: unlock it on this computer \
+                              (Settings → End-to-end encryption) to send.";
+/// Opening an encrypted item while this computer is locked.
+pub const ENCRYPTED: &str = "This item is end-to-end encrypted and this computer is locked: unlock it in \
+                             Settings → End-to-end encryption to open it.";
+
 /// Result of a Tauri command.
 pub type UiResult<T> = std::result::Result<T, UiError>;
 
@@ -45,6 +52,9 @@ impl From<ClientError> for UiError {
                 UiError { code: "offline", message: format!("Cannot reach the server at {url} ({reason}).") }
             }
             ClientError::Api { message, .. } => UiError::new(capitalize(&message)),
+            // The library's sentences name the CLI command; here it is Settings.
+            ClientError::E2eLocked => UiError::new(E2E_LOCKED),
+            ClientError::Encrypted => UiError::new(ENCRYPTED),
             other => UiError::new(capitalize(&other.to_string())),
         }
     }

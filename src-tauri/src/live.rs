@@ -41,7 +41,7 @@ pub async fn run(app: AppHandle, client: Client, device_id: String, cancel: Canc
                 crate::status::connection(&app, ConnectionView { online: true, retry_in: 0, message: None });
                 // Anything may have changed while we were away.
                 let _ = app.emit("server-event", serde_json::json!({"type": "resync"}));
-                let Some((end, age)) = listen(&app, socket, &device_id, &cancel).await else {
+                let Some((end, age)) = listen(&app, &client, socket, &device_id, &cancel).await else {
                     return Ended::Cancelled;
                 };
                 let delay = reconnect_delay(&end, age, &mut backoff);
@@ -91,6 +91,7 @@ const FILE_CLIP_WAIT: Duration = Duration::from_millis(300);
 /// `cancel` (`None`).
 async fn listen(
     app: &AppHandle,
+    client: &Client,
     mut socket: LiveSocket,
     device_id: &str,
     cancel: &CancellationToken,
@@ -107,11 +108,11 @@ async fn listen(
             }
             next = tokio::time::timeout(wait, socket.next()) => match next {
                 Err(_) => {
-                    announce_file(app, pending.take());
+                    announce_file(app, client, pending.take());
                     continue;
                 }
                 Ok(Err(end)) => {
-                    announce_file(app, pending.take());
+                    announce_file(app, client, pending.take());
                     return Some((end, socket.age()));
                 }
                 Ok(Ok(event)) => event,
@@ -124,12 +125,18 @@ async fn listen(
         if clip_of_pending {
             pending = None;
         } else if !between {
-            announce_file(app, pending.take());
+            announce_file(app, client, pending.take());
         }
         match &event {
             Event::FileCreated { file } => pending = Some(file.clone()),
             Event::ClipCreated { clip } if clip.origin_device_id.as_deref() != Some(device_id) => {
+                // Decrypted, or said to be locked: never a ciphertext in a notification.
+                let (clip, shown) = match client.reveal_clip(clip) {
+                    Ok(clip) => (clip, true),
+                    Err(_) => (clip.clone(), false),
+                };
                 let (title, body) = match (&clip.kind, &clip.file) {
+                    _ if !shown => ("New clip", LOCKED.to_string()),
                     (ClipKind::File, Some(file)) => ("New file on the clipboard", file.name.clone()),
                     _ => ("New clip", clip.preview.clone().unwrap_or_default()),
                 };
@@ -141,9 +148,16 @@ async fn listen(
     }
 }
 
+/// What a notification says of an encrypted item this computer cannot open.
+const LOCKED: &str = "Encrypted (locked on this computer)";
+
 /// A new file that is not a clip, unless this app is uploading it.
-fn announce_file(app: &AppHandle, file: Option<FileInfo>) {
+fn announce_file(app: &AppHandle, client: &Client, file: Option<FileInfo>) {
     let Some(file) = file else { return };
+    // Uploads are remembered by their plaintext name.
+    let Ok(file) = client.reveal_file(&file) else {
+        return notify(app, "New file", LOCKED);
+    };
     let state = app.state::<AppState>();
     let ours = state.uploading.lock().unwrap_or_else(|e| e.into_inner()).contains(&file.name);
     if !ours && !file.name.starts_with(cloudbuffer_client::sync::CLIPBOARD_IMAGE_PREFIX) {

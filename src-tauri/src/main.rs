@@ -67,6 +67,11 @@ fn main() {
             commands::devices::list_devices,
             commands::devices::revoke_device,
             commands::devices::create_pairing,
+            commands::e2e::e2e_status,
+            commands::e2e::e2e_enable,
+            commands::e2e::e2e_unlock,
+            commands::e2e::e2e_lock,
+            commands::e2e::e2e_change_passphrase,
         ])
         .setup(|app| {
             timing_mark("setup");

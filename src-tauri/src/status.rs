@@ -59,9 +59,15 @@ impl SyncView {
             queued: status.queued,
             sent: status.sent,
             received: status.received,
-            last_error: status.last_error.clone(),
+            last_error: status.last_error.as_deref().map(for_desktop),
         }
     }
+}
+
+/// The sync engine's sentences tell CLI users to run `cloudbuffer e2e
+/// unlock`; here the way to unlock is Settings.
+fn for_desktop(message: &str) -> String {
+    message.replace("run `cloudbuffer e2e unlock`", "unlock it in Settings → End-to-end encryption")
 }
 
 /// A view and its place in the order of changes.

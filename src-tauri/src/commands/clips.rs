@@ -2,7 +2,9 @@
 //! sending the clipboard now, deleting.
 
 use cloudbuffer_client::sync::{content, CLIPBOARD_IMAGE_PREFIX};
+use cloudbuffer_client::ClientError;
 use cloudbuffer_protocol::{Clip, ClipKind};
+use serde::Serialize;
 use tauri::State;
 
 use crate::error::{UiError, UiResult};
@@ -11,10 +13,42 @@ use crate::state::AppState;
 /// Larger images are not put on the clipboard.
 const MAX_IMAGE_BYTES: u64 = 32 << 20;
 
+/// A clip as the UI lists it: an encrypted one decrypted (its preview,
+/// file name and size the plaintext's) when this computer holds the key.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClipView {
+    /// The clip.
+    #[serde(flatten)]
+    pub clip: Clip,
+    /// Why an encrypted clip is shown without its content ([`sealed`]);
+    /// `None` when it is readable.
+    pub locked: Option<&'static str>,
+}
+
 /// The clip history, newest first.
 #[tauri::command]
-pub async fn list_clips(state: State<'_, AppState>) -> UiResult<Vec<Clip>> {
-    Ok(state.client().await?.clips().await?)
+pub async fn list_clips(state: State<'_, AppState>) -> UiResult<Vec<ClipView>> {
+    let client = state.client().await?;
+    Ok(client
+        .clips()
+        .await?
+        .into_iter()
+        .map(|clip| match client.reveal_clip(&clip) {
+            Ok(clip) => ClipView { clip, locked: None },
+            // Never the ciphertext as a name: the UI says why instead.
+            Err(e) => ClipView { clip, locked: Some(sealed(&e)) },
+        })
+        .collect())
+}
+
+/// Why an encrypted item cannot be shown: `locked` (this computer does not
+/// hold the account key) or `unreadable` (it does not decrypt: modified,
+/// or made with another key).
+pub fn sealed(error: &ClientError) -> &'static str {
+    match error {
+        ClientError::Encrypted => "locked",
+        _ => "unreadable",
+    }
 }
 
 /// Puts clip `id` on this computer's clipboard (text, or an image file clip).
@@ -22,7 +56,8 @@ pub async fn list_clips(state: State<'_, AppState>) -> UiResult<Vec<Clip>> {
 pub async fn use_clip(state: State<'_, AppState>, id: String) -> UiResult<()> {
     let client = state.client().await?;
     let clipboard = state.clipboard()?;
-    let clip = client.clip(&id).await?;
+    // Decrypted first: an encrypted image's content type is a ciphertext.
+    let clip = client.reveal_clip(&client.clip(&id).await?)?;
     match (&clip.kind, &clip.file) {
         (ClipKind::Text, _) => {
             let text = client.clip_text(&id).await?;

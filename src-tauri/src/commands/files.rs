@@ -42,10 +42,31 @@ pub struct TransferView {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// A file as the UI lists it: an encrypted one's name, type and size
+/// decrypted when this computer holds the key.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileView {
+    /// The file.
+    #[serde(flatten)]
+    pub file: FileInfo,
+    /// Why an encrypted file is shown without its name
+    /// ([`crate::commands::clips::sealed`]); `None` when it is readable.
+    pub locked: Option<&'static str>,
+}
+
 /// The user's files, newest first.
 #[tauri::command]
-pub async fn list_files(state: State<'_, AppState>) -> UiResult<Vec<FileInfo>> {
-    Ok(state.client().await?.files().await?)
+pub async fn list_files(state: State<'_, AppState>) -> UiResult<Vec<FileView>> {
+    let client = state.client().await?;
+    Ok(client
+        .files()
+        .await?
+        .into_iter()
+        .map(|file| match client.reveal_file(&file) {
+            Ok(file) => FileView { file, locked: None },
+            Err(e) => FileView { file, locked: Some(crate::commands::clips::sealed(&e)) },
+        })
+        .collect())
 }
 
 /// Deletes a file.

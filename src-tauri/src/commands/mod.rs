@@ -3,6 +3,7 @@
 
 pub mod clips;
 pub mod devices;
+pub mod e2e;
 pub mod files;
 pub mod share;
 

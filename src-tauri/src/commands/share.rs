@@ -1,6 +1,9 @@
 //! The share dialog: a link for a file or clip, with expiry, password and
 //! one-time options, and its QR code drawn here (dark on light, big
-//! enough to scan from a phone at arm's length).
+//! enough to scan from a phone at arm's length). An end-to-end encrypted
+//! item's link carries its item key in the fragment (`url#k=…`), which the
+//! server never sees, so its QR code must be drawn here: the server's
+//! `qr.svg` encodes the URL without it.
 
 use cloudbuffer_protocol::CreateShare;
 use qrcode::render::svg;
@@ -31,8 +34,10 @@ pub struct ShareRequest {
 pub struct ShareView {
     /// Token, to revoke it.
     pub token: String,
-    /// The link.
+    /// The link: for an encrypted item, with its key (`#k=…`).
     pub url: String,
+    /// The item is end-to-end encrypted: the link carries its key.
+    pub encrypted: bool,
     /// The link's QR code as an SVG document.
     pub qr_svg: String,
     /// When the link stops working (RFC 3339).
@@ -60,11 +65,20 @@ pub async fn create_share(state: State<'_, AppState>, request: ShareRequest) -> 
             max_downloads: request.one_time.then_some(1),
         })
         .await?;
+    let link = match client.share_link(&share).await {
+        Ok(link) => link,
+        Err(e) => {
+            // A link without its key opens nothing: do not leave it behind.
+            let _ = client.revoke_share(&share.token).await;
+            return Err(e.into());
+        }
+    };
     Ok(ShareView {
-        qr_svg: qr_svg(&share.url)?,
+        qr_svg: qr_svg(&link)?,
         loopback_warning: ui_loopback_warning(&share.url),
+        encrypted: link != share.url,
         token: share.token,
-        url: share.url,
+        url: link,
         expires_at: share.expires_at,
         password_protected: share.password_protected,
         max_downloads: share.max_downloads,

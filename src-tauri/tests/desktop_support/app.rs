@@ -50,6 +50,12 @@ impl SignedIn {
         std::fs::read_to_string(self._home.path().join("app.log")).unwrap_or_default()
     }
 
+    /// The app's config folder (`CLOUDBUFFER_CONFIG_DIR`): its saved
+    /// session and, with end-to-end encryption unlocked, its key file.
+    pub fn config_dir(&self) -> std::path::PathBuf {
+        self._home.path().join("cloudbuffer")
+    }
+
     /// Quits the app and starts it again (signed in with the saved session).
     pub async fn restart(&mut self) {
         self.app.close().await;
