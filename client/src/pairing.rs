@@ -137,6 +137,22 @@ pub fn pairing_code(url: &str) -> Option<&str> {
     fragment.split('&').find_map(|part| part.strip_prefix("pair=")).filter(|code| !code.is_empty())
 }
 
+/// `url` (a pairing link) with the account key added to its fragment as
+/// `&k=<base64url>`: the phone's web app keeps it and can then open
+/// encrypted items. The fragment never reaches a server, so the key travels
+/// only inside the link (and its QR code).
+pub fn with_account_key(url: &str, key: &cloudbuffer_crypto::AccountKey) -> String {
+    format!("{url}&k={}", key.to_base64url())
+}
+
+/// The account key in a pairing link's fragment (`&k=`), if there is a
+/// well-formed one.
+pub fn account_key_in(url: &str) -> Option<cloudbuffer_crypto::AccountKey> {
+    let (_, fragment) = url.split_once('#')?;
+    let key = fragment.split('&').find_map(|part| part.strip_prefix("k="))?;
+    cloudbuffer_crypto::AccountKey::from_base64url(key).ok()
+}
+
 /// True when `url`'s host is a loopback address (127.0.0.0/8, `::1`,
 /// `localhost`): such a link only works on the machine that made it.
 pub fn is_loopback_url(url: &str) -> bool {

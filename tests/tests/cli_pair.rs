@@ -143,3 +143,36 @@ async fn share_links_on_loopback_are_called_out() {
     ok(&out);
     assert!(String::from_utf8_lossy(&out.stderr).contains("phones can't open 127.0.0.1 —"));
 }
+
+/// With end-to-end encryption unlocked on this device, the pairing link
+/// carries the account key after `#` (so the phone's web app can open
+/// encrypted items); `--no-key` leaves it out, and before E2E is on there is
+/// no key to add.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_link_carries_the_encryption_key_unless_told_not_to() {
+    let server = TestServer::start().await;
+    let alice = User::new(&server, "alice").await;
+    alice.login();
+    let first_line = |stdout: String| stdout.lines().next().unwrap_or("").to_string();
+
+    let url = first_line(ok(&alice.cmd(["pair", "--no-wait"]).output().unwrap()));
+    assert!(pairing_code(&url).is_some() && !url.contains("&k="), "no key before E2E is on: {url}");
+
+    let passphrase = "a passphrase for pairing";
+    ok(&alice.cmd(["e2e", "enable"]).env("CLOUDBUFFER_E2E_PASSPHRASE", passphrase).output().unwrap());
+    let keyed = alice.cmd(["pair", "--no-wait"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&keyed.stderr).to_string();
+    let url = first_line(ok(&keyed));
+    assert!(pairing_code(&url).is_some(), "{url}");
+    let key = cloudbuffer_client::pairing::account_key_in(&url).expect("a well-formed key in the link");
+    // The same key the server holds wrapped under the passphrase.
+    let client = Client::new(&server.url).unwrap();
+    client.login("alice", &alice.password, "checker").await.unwrap();
+    let wrapped = client.e2e_key().await.unwrap().wrapped_key.expect("a wrapped key on the server");
+    let wrapped: cloudbuffer_client::crypto::WrappedAccountKey = serde_json::from_value(wrapped).unwrap();
+    assert_eq!(key.as_bytes(), wrapped.unwrap(passphrase.as_bytes()).unwrap().as_bytes());
+    assert!(stderr.contains("carries your end-to-end encryption key"), "{stderr}");
+
+    let url = first_line(ok(&alice.cmd(["pair", "--no-wait", "--no-key"]).output().unwrap()));
+    assert!(pairing_code(&url).is_some() && !url.contains("&k="), "{url}");
+}

@@ -254,6 +254,12 @@ pub struct PairArgs {
     /// Never draw the QR code
     #[arg(long)]
     pub no_qr: bool,
+    /// Leave the encryption key out of the link. By default, when this
+    /// device holds the account's end-to-end key, the link carries it (after
+    /// `#`, which never reaches the server) so the phone can open encrypted
+    /// clips and files
+    #[arg(long)]
+    pub no_key: bool,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use cloudbuffer_client::loopback_warning;
+use cloudbuffer_client::pairing::with_account_key;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::time::Instant;
 
@@ -19,13 +20,24 @@ pub async fn pair(context: &Context, args: PairArgs) -> CliResult {
     let mut watch = if args.no_wait { None } else { Some(client.watch_new_devices().await?) };
     let pairing = client.create_pairing().await?;
     let deadline = Instant::now() + Duration::from_secs(pairing.expires_in);
-    out!("{}", pairing.url)?;
+    let key = if args.no_key { None } else { client.account_key()? };
+    let url = match &key {
+        Some(key) => with_account_key(&pairing.url, key),
+        None => pairing.url.clone(),
+    };
+    out!("{url}")?;
     if args.qr || (!args.no_qr && ui::stdout_is_terminal()) {
-        if let Some(qr) = ui::qr_code(&pairing.url) {
+        if let Some(qr) = ui::qr_code(&url) {
             out!("{}", qr.trim_end())?;
         }
     }
-    warn_if_loopback(&pairing.url);
+    warn_if_loopback(&url);
+    if key.is_some() {
+        note!(
+            "The link carries your end-to-end encryption key, so the phone can open encrypted items: \
+             show it only to your own phone (`--no-key` leaves the key out)."
+        );
+    }
     note!(
         "Scan the QR code with the phone's camera, or open the link on the phone: it opens Cloud Buffer \
          signed in as a new device. The code works once, for the next {}.",
