@@ -18,8 +18,8 @@ mod link;
 pub(crate) mod open;
 pub(crate) mod seal;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use cloudbuffer_crypto::{decrypt_field, plaintext_len, AccountKey, FieldKind};
 use cloudbuffer_protocol::{Clip, FileInfo};
@@ -31,11 +31,6 @@ pub use seal::{guess_content_type, MAX_ENCRYPTED_TEXT, PREVIEW_CHARS};
 
 use crate::error::{ClientError, Result};
 use crate::Client;
-
-/// How long a "encryption is off for this account" answer is trusted before
-/// asking the server again: another device may turn it on meanwhile, and a
-/// sync engine runs for days. "On" is kept: it cannot be turned off.
-const OFF_TTL: Duration = Duration::from_secs(30);
 
 /// Where a client finds the account key.
 #[derive(Clone, Debug, Default)]
@@ -55,8 +50,13 @@ pub(crate) enum KeySource {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct E2eState {
     source: Arc<Mutex<KeySource>>,
-    /// Whether the account has encryption on, and when that was learnt.
-    server_on: Arc<Mutex<Option<(Instant, bool)>>>,
+    /// Set once the server said the account has encryption on. Only "on"
+    /// is remembered (it cannot be turned off): an "off" answer is asked
+    /// again before every upload, since another device may turn it on at
+    /// any moment and a keyless device must then stop sending plaintext at
+    /// once, not after a cache expires. That costs a keyless account one
+    /// small GET per upload.
+    server_on: Arc<AtomicBool>,
 }
 
 impl E2eState {
@@ -67,7 +67,7 @@ impl E2eState {
         if !matches!(*source, KeySource::Fixed(_)) {
             *source = KeySource::Store { keys, server, username };
         }
-        *self.server_on.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.server_on.store(false, Ordering::Relaxed);
     }
 }
 
@@ -105,13 +105,10 @@ impl Client {
         Ok(None)
     }
 
-    /// Whether the account has end-to-end encryption on (cached; see [`OFF_TTL`]).
+    /// Whether the account has end-to-end encryption on ("on" is cached).
     async fn e2e_on(&self) -> Result<bool> {
-        let cached = *self.e2e.server_on.lock().unwrap_or_else(|e| e.into_inner());
-        match cached {
-            Some((_, true)) => return Ok(true),
-            Some((at, false)) if at.elapsed() < OFF_TTL => return Ok(false),
-            _ => {}
+        if self.e2e.server_on.load(Ordering::Relaxed) {
+            return Ok(true);
         }
         let on = match self.e2e_key().await {
             Ok(state) => state.enabled,
@@ -119,7 +116,9 @@ impl Client {
             Err(ClientError::NotFound(_)) => false,
             Err(e) => return Err(e),
         };
-        *self.e2e.server_on.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), on));
+        if on {
+            self.e2e.server_on.store(true, Ordering::Relaxed);
+        }
         Ok(on)
     }
 
