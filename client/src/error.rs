@@ -100,6 +100,20 @@ pub enum ClientError {
         "this link is incomplete: the item is end-to-end encrypted and its key (the part after `#k=`) is missing or cut; copy the whole link"
     )]
     IncompleteLink,
+    /// The encryption passphrase did not open the account key (or the
+    /// server's wrapped key was modified: the two cannot be told apart).
+    #[error(
+        "wrong encryption passphrase (or the server's wrapped key was modified): the account key did not unlock"
+    )]
+    WrongPassphrase,
+    /// The server's wrapped account key is not one this client can read
+    /// (a newer format?): why.
+    #[error("the server's wrapped account key is not one this client can read ({0})")]
+    UnreadableAccountKey(String),
+    /// The account key could not be made, wrapped or opened, other than
+    /// by a wrong passphrase.
+    #[error("{0}")]
+    AccountKey(String),
 }
 
 impl ClientError {

@@ -24,7 +24,7 @@ pub use api::Client;
 /// The encryption crate, for callers that handle keys themselves.
 pub use cloudbuffer_crypto as crypto;
 pub use device_tokens::DeviceTokens;
-pub use e2e::{LocalKey, LocalKeys};
+pub use e2e::{E2eAccount, LocalKey, LocalKeys, ServerKey};
 pub use error::{ClientError, Result};
 pub use names::{printable, safe_file_name};
 pub use ops::QrFormat;

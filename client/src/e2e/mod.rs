@@ -2,6 +2,8 @@
 //!
 //! - [`keys`]: the account key, wrapped on the server and unwrapped on this
 //!   device ([`LocalKeys`]);
+//! - [`setup`]: turning encryption on, unlocking the key on this device,
+//!   changing its passphrase ([`E2eAccount`]);
 //! - `seal`: what uploads send when this device holds the key (a streaming
 //!   encrypted body, encrypted name, content type, text and preview);
 //! - `open`: decrypting downloads and fields, checking that an item's
@@ -17,6 +19,7 @@ pub mod keys;
 mod link;
 pub(crate) mod open;
 pub(crate) mod seal;
+pub mod setup;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -28,6 +31,7 @@ pub use keys::{LocalKey, LocalKeys};
 pub use link::split_share_fragment;
 pub use open::{decrypting, field_plaintext_len, is_field, Opening};
 pub use seal::{guess_content_type, MAX_ENCRYPTED_TEXT, PREVIEW_CHARS};
+pub use setup::{E2eAccount, ServerKey, MIN_PASSPHRASE_CHARS};
 
 use crate::error::{ClientError, Result};
 use crate::Client;

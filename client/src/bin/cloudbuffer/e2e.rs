@@ -4,8 +4,8 @@
 
 use std::io::IsTerminal;
 
-use cloudbuffer_client::{Client, ClientError, LocalKey, LocalKeys};
-use cloudbuffer_crypto::{AccountKey, KdfParams, WrappedAccountKey};
+use cloudbuffer_client::e2e::MIN_PASSPHRASE_CHARS as MIN_CHARS;
+use cloudbuffer_client::{Client, ClientError, E2eAccount, LocalKeys, ServerKey};
 use cloudbuffer_protocol::E2eKey;
 use zeroize::Zeroizing;
 
@@ -18,8 +18,6 @@ use crate::{CliResult, Context, Failure};
 const ENV: &str = "CLOUDBUFFER_E2E_PASSPHRASE";
 /// The new passphrase of `passwd` for scripts.
 const ENV_NEW: &str = "CLOUDBUFFER_E2E_NEW_PASSPHRASE";
-/// The shortest new passphrase taken, in characters.
-const MIN_CHARS: usize = 8;
 
 const ALREADY_ON: &str = "end-to-end encryption is already on for this account: run `cloudbuffer e2e unlock`";
 const NOT_ON: &str = "end-to-end encryption is not on for this account: run `cloudbuffer e2e enable`";
@@ -40,56 +38,29 @@ pub async fn e2e(context: &Context, action: E2eAction) -> CliResult {
 /// The signed-in account and where this device keeps its key. Keys are
 /// filed under the saved session's server URL (not a `--server` override:
 /// that is the same account at another address).
-struct Account {
-    client: Client,
-    keys: LocalKeys,
-    server: String,
-    username: String,
+async fn open_account(context: &Context) -> CliResult<E2eAccount> {
+    let store = context.store()?;
+    let client = Client::from_store(store.clone(), context.server.as_deref())?;
+    Ok(E2eAccount::of(client, &store).await?)
 }
 
-impl Account {
-    async fn open(context: &Context) -> CliResult<Account> {
-        let store = context.store()?;
-        let client = Client::from_store(store.clone(), context.server.as_deref())?;
-        let session = client.session().await.ok_or(ClientError::NotLoggedIn)?;
-        Ok(Account {
-            client,
-            keys: LocalKeys::of(&store),
-            server: session.server,
-            username: session.username,
-        })
-    }
-
-    /// The server's state of the account key.
-    async fn state(&self) -> CliResult<E2eKey> {
-        self.client.e2e_key().await.map_err(|e| match e {
-            ClientError::NotFound(_) => Failure::message(
-                "this server has no end-to-end encryption yet: it needs a newer Cloud Buffer",
-            ),
-            e => e.into(),
-        })
-    }
-
-    fn local(&self) -> CliResult<Option<LocalKey>> {
-        Ok(self.keys.load(&self.server, &self.username)?)
-    }
-
-    fn keep(&self, key: AccountKey, version: u64) -> CliResult {
-        Ok(self.keys.save(&self.server, &self.username, &LocalKey { key, version })?)
-    }
+/// The server's state of the account key.
+async fn server_state(account: &E2eAccount) -> CliResult<E2eKey> {
+    account.state().await?.ok_or_else(|| {
+        Failure::message("this server has no end-to-end encryption yet: it needs a newer Cloud Buffer")
+    })
 }
 
 /// The wrapped key the server keeps, when encryption is on.
-fn wrapped_of(state: &E2eKey) -> CliResult<WrappedAccountKey> {
-    if !state.enabled {
-        return Err(Failure::message(NOT_ON));
-    }
-    let value = state.wrapped_key.clone().unwrap_or_default();
-    serde_json::from_value(value).map_err(|e| {
-        Failure::message(format!(
+fn server_key(state: &E2eKey) -> CliResult<ServerKey> {
+    match ServerKey::of(state) {
+        Ok(Some(key)) => Ok(key),
+        Ok(None) => Err(Failure::message(NOT_ON)),
+        Err(ClientError::UnreadableAccountKey(e)) => Err(Failure::message(format!(
             "the server's wrapped account key is not one this cloudbuffer can read ({e})"
-        ))
-    })
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Where one passphrase comes from.
@@ -137,38 +108,10 @@ fn passphrase(ask: Ask) -> CliResult<Zeroizing<String>> {
     Ok(value)
 }
 
-/// Argon2 runs on the blocking pool, so Ctrl-C still ends the command.
-async fn argon2<T: Send + 'static>(
-    work: impl FnOnce() -> cloudbuffer_crypto::Result<T> + Send + 'static,
-) -> CliResult<T> {
-    let result = tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Failure::message(format!("the key derivation stopped: {e}")))?;
-    result.map_err(|e| match e {
-        cloudbuffer_crypto::Error::WrongPassphrase => Failure::message(
-            "wrong encryption passphrase (or the server's wrapped key was modified): the account key did not unlock",
-        ),
-        e => Failure::message(format!("the account key could not be opened: {e}")),
-    })
-}
-
-/// Wraps `key` under `passphrase` with the default argon2 cost.
-async fn wrap(key: &AccountKey, passphrase: Zeroizing<String>) -> CliResult<serde_json::Value> {
-    let key = key.clone();
-    let wrapped = argon2(move || key.wrap(passphrase.as_bytes(), KdfParams::DEFAULT)).await?;
-    serde_json::to_value(&wrapped)
-        .map_err(|e| Failure::message(format!("cannot encode the wrapped key: {e}")))
-}
-
-/// Opens the server's wrapped key with `passphrase`.
-async fn unwrap(wrapped: WrappedAccountKey, passphrase: Zeroizing<String>) -> CliResult<AccountKey> {
-    argon2(move || wrapped.unwrap(passphrase.as_bytes())).await
-}
-
 /// `cloudbuffer e2e enable`.
 async fn enable(context: &Context, args: PassphraseArgs) -> CliResult {
-    let account = Account::open(context).await?;
-    if account.state().await?.enabled {
+    let account = open_account(context).await?;
+    if server_state(&account).await?.enabled {
         return Err(Failure::message(ALREADY_ON));
     }
     let passphrase = passphrase(Ask {
@@ -177,17 +120,14 @@ async fn enable(context: &Context, args: PassphraseArgs) -> CliResult {
         new: true,
         stdin: args.passphrase_stdin,
     })?;
-    let key = AccountKey::generate().map_err(|e| Failure::message(format!("cannot make a key: {e}")))?;
-    let wrapped = wrap(&key, passphrase).await?;
-    let state = account.client.put_e2e_key(wrapped, 0).await.map_err(|e| match e.code() {
+    account.enable(&passphrase).await.map_err(|e| match e.code() {
         Some("e2e_already_enabled") => Failure::message(ALREADY_ON),
         _ => e.into(),
     })?;
-    account.keep(key, state.version)?;
     note!(
         "End-to-end encryption is on for {} at {}: this device holds the new account key.",
-        account.username,
-        account.server
+        account.username(),
+        account.server()
     );
     note!("Run `cloudbuffer e2e unlock` on your other devices, with the same passphrase.");
     note!(
@@ -200,21 +140,19 @@ async fn enable(context: &Context, args: PassphraseArgs) -> CliResult {
 
 /// `cloudbuffer e2e unlock`.
 async fn unlock(context: &Context, args: PassphraseArgs) -> CliResult {
-    let account = Account::open(context).await?;
-    let state = account.state().await?;
-    let wrapped = wrapped_of(&state)?;
-    let prompt = format!("Encryption passphrase for {} at {}: ", account.username, account.server);
+    let account = open_account(context).await?;
+    let server = server_key(&server_state(&account).await?)?;
+    let prompt = format!("Encryption passphrase for {} at {}: ", account.username(), account.server());
     let passphrase = passphrase(Ask { env: ENV, prompt: &prompt, new: false, stdin: args.passphrase_stdin })?;
-    let key = unwrap(wrapped, passphrase).await?;
-    account.keep(key, state.version)?;
-    note!("Unlocked: this device holds the account key (version {}).", state.version);
+    account.unlock(&server, &passphrase).await?;
+    note!("Unlocked: this device holds the account key (version {}).", server.version);
     Ok(())
 }
 
 /// `cloudbuffer e2e status`.
 async fn status(context: &Context, args: JsonArgs) -> CliResult {
-    let account = Account::open(context).await?;
-    let state = account.state().await?;
+    let account = open_account(context).await?;
+    let state = server_state(&account).await?;
     let local = account.local()?;
     let local_version = local.as_ref().map(|l| l.version);
     let current = state.enabled && local_version == Some(state.version);
@@ -250,10 +188,10 @@ async fn status(context: &Context, args: JsonArgs) -> CliResult {
 
 /// `cloudbuffer e2e passwd`.
 async fn passwd(context: &Context, args: PassphraseArgs) -> CliResult {
-    let account = Account::open(context).await?;
-    let state = account.state().await?;
-    let wrapped = wrapped_of(&state)?;
-    let prompt = format!("Current encryption passphrase for {} at {}: ", account.username, account.server);
+    let account = open_account(context).await?;
+    let server = server_key(&server_state(&account).await?)?;
+    let prompt =
+        format!("Current encryption passphrase for {} at {}: ", account.username(), account.server());
     let old = passphrase(Ask { env: ENV, prompt: &prompt, new: false, stdin: args.passphrase_stdin })?;
     let new = passphrase(Ask {
         env: ENV_NEW,
@@ -265,16 +203,14 @@ async fn passwd(context: &Context, args: PassphraseArgs) -> CliResult {
         return Err(Failure::message("the new passphrase is the same as the current one: nothing to change"));
     }
     // The server's key, opened with the current passphrase: the one to re-wrap.
-    let key = unwrap(wrapped, old).await?;
+    let key = account.open(&server, &old).await?;
     if account.local()?.is_some_and(|local| local.key.as_bytes() != key.as_bytes()) {
         note!("This device held an outdated account key: it now holds the server's.");
     }
-    let rewrapped = wrap(&key, new).await?;
-    let updated = account.client.put_e2e_key(rewrapped, state.version).await.map_err(|e| match e.code() {
+    let updated = account.store_key(key, &new, server.version).await.map_err(|e| match e.code() {
         Some("e2e_version_mismatch") => Failure::message(CHANGED),
         _ => e.into(),
     })?;
-    account.keep(key, updated.version)?;
     note!(
         "Changed the encryption passphrase (key version {}). The account key is the same, so nothing is \
          re-encrypted and unlocked devices keep working; new devices unlock with the new passphrase.",
