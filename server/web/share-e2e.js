@@ -13,18 +13,19 @@
 //   /app/e2e-download/) turns the decrypted chunks into a download, pulling
 //   them one at a time, so a large file never sits in memory. Without a
 //   service worker (plain-http origins other than localhost) files up to
-//   32 MiB are collected into a Blob; larger ones need HTTPS.
+//   32 MiB are collected into a Blob; larger ones need HTTPS. That half is
+//   the web app's too (e2e-download.js).
 // - Protected links ask for the password and POST it to the raw URL.
 // Everything shown goes through textContent; nothing unauthenticated is
 // ever handed to the user (a failed record stops the download with an error).
 // <html data-state> says which view is up (for tests and styles).
 
 import { decryptField, decryptTransform, parseShareFragment, plaintextLength } from "./e2e.js";
-import { el, extBadge, humanBytes } from "./util.js";
+import { el, extBadge, humanBytes, lockIcon } from "./util.js";
+import { registeredWorker, save, SaveError } from "./e2e-download.js";
 
 const PREVIEW_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 const PREVIEW_MAX = 20 << 20;
-const BLOB_MAX = 32 << 20;
 const VERSION = new URL(import.meta.url).searchParams.get("v") || "dev";
 
 const root = document.getElementById("e2e-share");
@@ -63,20 +64,6 @@ function card(state, ...children) {
 
 const lockLine = () => el("p", { class: "muted", id: "e2e-lock" },
   "End-to-end encrypted: decrypted on this device. The server cannot read it.");
-
-/** The shell's padlock (an emoji may have no glyph on the phone), drawn with DOM calls. */
-function lockIcon() {
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  const attrs = { width: 28, height: 28, viewBox: "0 0 24 24", fill: "none", stroke: "currentColor", "stroke-width": 2, "stroke-linecap": "round", "stroke-linejoin": "round", "aria-hidden": "true" };
-  for (const [k, v] of Object.entries(attrs)) svg.setAttribute(k, v);
-  const rect = document.createElementNS(ns, "rect");
-  for (const [k, v] of Object.entries({ x: 4, y: 10, width: 16, height: 11, rx: 2 })) rect.setAttribute(k, v);
-  const path = document.createElementNS(ns, "path");
-  path.setAttribute("d", "M8 10V7a4 4 0 0 1 8 0v3");
-  svg.append(rect, path);
-  return svg;
-}
 
 function showIncomplete() {
   show(card("incomplete",
@@ -156,21 +143,19 @@ async function openField(key, kind, field) {
  */
 function decryptionError(error) {
   if (error instanceof ShareError) return error;
+  if (error instanceof SaveError || error?.code === "cancelled") return new ShareError(error.message);
   if (error?.code) return new ShareError(`The file could not be decrypted: ${error.message}. It was changed or damaged on the server, so nothing was saved.`);
   return new ShareError("The download was interrupted. Nothing was saved; try again.");
 }
 
 /** Every decrypted chunk of a response (for items small enough to hold). */
-async function readAll(stream, onProgress) {
+async function readAll(stream) {
   const reader = stream.getReader();
   const chunks = [];
-  let got = 0;
   for (;;) {
     const { done, value } = await reader.read().catch((e) => { throw decryptionError(e); });
     if (done) return chunks;
     chunks.push(value);
-    got += value.length;
-    onProgress?.(got);
   }
 }
 
@@ -225,7 +210,7 @@ function askPassword(key) {
     }
   });
   show(card("password",
-    el("div", { class: "symbol" }, lockIcon()),
+    el("div", { class: "symbol" }, lockIcon(28, null, 2)), // the shell's padlock (share.rs LOCK_ICON)
     el("h1", { id: "e2e-title", text: "This link is protected" }),
     el("p", { class: "muted", text: "Enter the password you were given to open it. The item is end-to-end encrypted and is decrypted on this device." }),
     problem, form));
@@ -342,137 +327,43 @@ async function showImage(key, password, response, view, name, type) {
 
 // --- Downloads -------------------------------------------------------------------
 
-let worker = null;
-
 /** The service worker that turns decrypted chunks into a download, or null where there is none. */
-function serviceWorker() {
-  if (!worker) {
-    worker = (async () => {
-      if (!("serviceWorker" in navigator) || !window.isSecureContext) return null;
-      try {
-        const reg = await navigator.serviceWorker.register(`/app/sw.js?v=${encodeURIComponent(VERSION)}`, { scope: "/app/" });
-        // This page is outside /app/: it is never controlled, and
-        // navigator.serviceWorker.ready would wait for ever. Wait for the worker itself.
-        const next = reg.installing || reg.waiting;
-        if (next) {
-          await new Promise((resolve) => {
-            const check = () => { if (next.state === "activated" || next.state === "redundant") resolve(); };
-            next.addEventListener("statechange", check);
-            check();
-          });
-        }
-        return reg.active;
-      } catch {
-        return null;
-      }
-    })();
-  }
-  return worker;
-}
+const serviceWorker = () => registeredWorker(VERSION);
 
-/** Downloads and decrypts a file: through the service worker, or into a Blob when it is small enough. */
+/** Downloads and decrypts a file: through the service worker, or into a Blob when it is small enough (e2e-download.js). */
 async function download(key, password, response, view, name, size, type) {
   view.button.disabled = true;
   view.error("");
   view.status("Starting the download…");
-  const sw = await serviceWorker();
-  if (!sw && (size == null || size > BLOB_MAX)) {
-    response?.body?.cancel();
-    view.status("");
-    view.error(`This file is too large to decrypt in this browser without HTTPS (at most ${humanBytes(BLOB_MAX)} over plain HTTP). Open the link over HTTPS, or on localhost.`);
-    view.button.disabled = false;
-    return;
-  }
   try {
-    response ??= await fetchRaw(password);
-    const plain = response.body.pipeThrough(decryptTransform(key));
-    const progress = (got) => view.status(size ? `Decrypting… ${Math.floor((got / size) * 100)}%` : "Decrypting…");
-    const handed = sw && (await throughWorker(sw, plain, name, size, progress));
-    if (!handed) {
-      if (size == null || size > BLOB_MAX) throw new ShareError("The download could not start. Reload the page and try again.");
-      await throughBlob(plain, name, type, progress, view);
-    }
+    await save(async () => (response ?? (await fetchRaw(password))).body.pipeThrough(decryptTransform(key)), {
+      name, size, type, worker: serviceWorker, where: "the link",
+      progress: (got) => view.status(size ? `Decrypting… ${Math.floor((got / size) * 100)}%` : "Decrypting…"),
+      saveBlob: (blob) => blobLink(blob, name, view),
+    });
     view.status(`Downloaded and decrypted: ${name}`);
     view.button.textContent = "Download again";
   } catch (e) {
-    const error = decryptionError(e);
     view.status("");
-    view.error(error.message);
+    if (e.reason === "too-large") { // nothing was fetched or read
+      response?.body?.cancel();
+      view.error(e.message);
+      return;
+    }
+    view.error(decryptionError(e).message);
     view.button.textContent = "Try again";
   } finally {
     view.button.disabled = false;
   }
 }
 
-/** Small files without a service worker: every decrypted chunk into one Blob, then a link to it. */
-async function throughBlob(plain, name, type, progress, view) {
-  const chunks = await readAll(plain, progress);
-  const url = URL.createObjectURL(new Blob(chunks, { type: type || "application/octet-stream" }));
-  document.documentElement.dataset.download = "blob";
+/** A small file saved from a Blob without a service worker: a link to it, clicked, that can save it again. */
+function blobLink(blob, name, view) {
+  const url = URL.createObjectURL(blob);
   const link = el("a", { class: "button secondary", id: "e2e-save", href: url, download: name, text: "Save the file again" });
   view.actions.querySelector("#e2e-save")?.remove();
   view.actions.append(link);
   link.click();
-}
-
-/**
- * Hands the decrypted stream to the service worker: it answers this page's
- * navigation to /app/e2e-download/ID/NAME with a download whose body it
- * pulls from here, one chunk at a time. Resolves true once the file is
- * complete, false when the worker never took it (nothing was read: the
- * caller can still use a Blob); rejects when decryption or the download fails.
- */
-function throughWorker(sw, plain, name, size, progress) {
-  return new Promise((resolve, reject) => {
-    const id = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
-    const channel = new MessageChannel();
-    const port = channel.port1;
-    const reader = plain.getReader();
-    let got = 0, started = false, settled = false;
-    // Each message to the worker keeps it alive while the download runs.
-    const ping = setInterval(() => sw.postMessage({ type: "cb-e2e-ping" }), 10_000);
-    const finish = (ok, error) => {
-      if (settled) return;
-      settled = true;
-      clearInterval(ping);
-      clearTimeout(noStart);
-      port.close();
-      if (error) reject(error);
-      else resolve(ok);
-    };
-    const noStart = setTimeout(() => { if (!started) finish(false); }, 10_000);
-    port.onmessage = async ({ data: message }) => {
-      if (message.type === "ready") {
-        // A navigation, which the worker of /app/ serves although this page
-        // is not its client (a fetch() from here would bypass it). Its answer
-        // is an attachment (or an empty 204), so this page stays.
-        document.documentElement.dataset.download = "worker";
-        location.assign(`/app/e2e-download/${id}/${encodeURIComponent(name)}`);
-      } else if (message.type === "started") {
-        started = true;
-      } else if (message.type === "pull") {
-        try {
-          const { done, value } = await reader.read();
-          if (done) {
-            port.postMessage({ type: "end" });
-            finish(true);
-            return;
-          }
-          got += value.length;
-          progress(got);
-          const chunk = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : value.slice();
-          port.postMessage({ type: "chunk", chunk }, [chunk.buffer]);
-        } catch (e) {
-          port.postMessage({ type: "error", message: "decryption failed" });
-          finish(false, decryptionError(e));
-        }
-      } else if (message.type === "cancel") {
-        reader.cancel().catch(() => {});
-        finish(false, new ShareError("The download was cancelled."));
-      }
-    };
-    sw.postMessage({ type: "cb-e2e-download", id, name, size }, [channel.port2]);
-  });
 }
 
 main();

@@ -59,13 +59,16 @@ export function extBadge(name) {
 /** UTF-8 byte length, to tell whether a clip's 200-character preview is the whole text. */
 export const utf8Length = (text) => new TextEncoder().encode(text).length;
 
-/** A padlock drawn as SVG (an emoji may have no glyph on the phone, or in headless Chromium). */
-export function lockIcon(size = 16, className = "lock") {
+/**
+ * A padlock drawn as SVG (an emoji may have no glyph on the phone, or in
+ * headless Chromium). className null: none (the share page draws its shell's padlock, 28 px, stroke 2).
+ */
+export function lockIcon(size = 16, className = "lock", strokeWidth = 2.2) {
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
-  const attrs = { width: size, height: size, viewBox: "0 0 24 24", fill: "none", stroke: "currentColor", "stroke-width": 2.2,
+  const attrs = { width: size, height: size, viewBox: "0 0 24 24", fill: "none", stroke: "currentColor", "stroke-width": strokeWidth,
     "stroke-linecap": "round", "stroke-linejoin": "round", "aria-hidden": "true", class: className };
-  for (const [k, v] of Object.entries(attrs)) svg.setAttribute(k, v);
+  for (const [k, v] of Object.entries(attrs)) if (v != null) svg.setAttribute(k, v);
   const rect = document.createElementNS(ns, "rect");
   for (const [k, v] of Object.entries({ x: 4, y: 10, width: 16, height: 11, rx: 2 })) rect.setAttribute(k, v);
   const path = document.createElementNS(ns, "path");
