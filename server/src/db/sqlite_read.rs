@@ -16,6 +16,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, ToSql};
 
+use super::columns::LocalRow;
+
 /// Connections kept between reads; more are opened while more threads
 /// read at once, and closed when they come back to a full shelf.
 const IDLE_MAX: usize = 8;
@@ -69,7 +71,7 @@ impl LocalReads {
         &self,
         sql: &str,
         params: &[(&str, &dyn ToSql)],
-        map: impl FnOnce(&rusqlite::Row<'_>) -> T,
+        map: impl FnOnce(&LocalRow<'_, '_>) -> T,
     ) -> Result<Option<T>, sqlx::Error> {
         let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let conn = match taken {
@@ -89,11 +91,11 @@ fn query_row<T>(
     conn: &Connection,
     sql: &str,
     params: &[(&str, &dyn ToSql)],
-    map: impl FnOnce(&rusqlite::Row<'_>) -> T,
+    map: impl FnOnce(&LocalRow<'_, '_>) -> T,
 ) -> rusqlite::Result<Option<T>> {
     // Cached per connection: the same few statements run on every request.
     let mut statement = conn.prepare_cached(sql)?;
-    statement.query_row(params, |row| Ok(map(row))).optional()
+    statement.query_row(params, |row| Ok(map(&LocalRow::new(row)))).optional()
 }
 
 /// Carried as a driver error, so the HTTP mapping and
