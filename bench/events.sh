@@ -77,7 +77,9 @@ kv() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }           # FILE KEY: the va
 
 # --- the server ----------------------------------------------------------------------
 # Registration is rate-limited per client address; everything here comes from 127.0.0.1.
-start_server --auth-attempts-per-minute 100000
+# The idle phase holds IDLE / USERS event sockets per user, past the default cap of 32.
+SERVER_FLAGS=(--auth-attempts-per-minute 100000 --max-event-sockets-per-user 1000)
+start_server "${SERVER_FLAGS[@]}"
 RSS_FRESH=$(rss_kib VmRSS)
 
 # --- idle connections ---------------------------------------------------------------
@@ -126,7 +128,7 @@ PER_CONN=$(per_conn "$RSS_IDLE" "$RSS_BEFORE" "$IDLE_OPEN")
 # tokens still work): it has hashed no password, so its memory is the connections'.
 log "restarting the server (same data dir)"
 stop "$SERVER_PID"
-start_server --auth-attempts-per-minute 100000
+start_server "${SERVER_FLAGS[@]}"
 RSS_RESTART=$(rss_kib VmRSS)
 idle_phase idle-restarted
 R_RSS_IDLE=$IDLE_RSS R_HWM_IDLE=$IDLE_HWM R_FDS_IDLE=$IDLE_FDS

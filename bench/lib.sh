@@ -89,10 +89,12 @@ await_addr() { # LOGFILE PID: the address from the first line "listening on ADDR
     return 1
 }
 
-free_port() { # a port nothing listens on (racy, but only we start servers here)
+free_port() { # a port nothing listens on (racy, but only we start servers here). Below the
+    # kernel's ephemeral range (from 32768 by default): a port that thousands of client
+    # connections just used can still be held in TIME_WAIT, and the server's bind fails.
     local i p
     for ((i = 0; i < 100; i++)); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((20000 + RANDOM % 12000))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
     done
     return 1
