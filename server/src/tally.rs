@@ -33,15 +33,15 @@ impl Tally {
         crate::metrics::DOWNLOAD_BYTES.add(bytes);
         let Some(file) = file else { return };
         let mut counts = self.lock();
-        *counts.files.entry(file.id.clone()).or_default() += 1;
-        let user = counts.users.entry(file.user_id.clone()).or_default();
+        *bump(&mut counts.files, &file.id) += 1;
+        let user = bump(&mut counts.users, &file.user_id);
         user.0 += 1;
         user.1 += bytes as i64;
     }
 
     /// One completed download through a link without a download limit.
     pub fn share(&self, token: &str) {
-        *self.lock().shares.entry(token.to_string()).or_default() += 1;
+        *bump(&mut self.lock().shares, token) += 1;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, DownloadCounts> {
@@ -101,6 +101,16 @@ pub async fn run(state: crate::AppState, cancel: CancellationToken) {
             return;
         }
     }
+}
+
+/// `map[key]`, made with its default first if absent. The key is copied only
+/// then: most downloads count an id already pending, and `entry` would copy
+/// it every time.
+fn bump<'a, V: Default>(map: &'a mut std::collections::HashMap<String, V>, key: &str) -> &'a mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), V::default());
+    }
+    map.get_mut(key).expect("inserted above")
 }
 
 #[cfg(test)]

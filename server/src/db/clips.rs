@@ -1,5 +1,7 @@
 //! The clipboard buffer: text and file clips, history cap, expiry.
 
+use std::sync::LazyLock;
+
 use sqlx::Row;
 
 use super::files::{file_from_prefixed_row, FileRow, FILE_COLUMNS_AS_F};
@@ -191,15 +193,17 @@ impl Database {
         user_id: &str,
         now: i64,
     ) -> Result<Option<(ClipRow, Option<String>)>, sqlx::Error> {
-        let sql = format!(
-            "SELECT {} FROM clips c LEFT JOIN files f ON f.id = c.file_id \
-             WHERE c.user_id = $1 AND c.expires_at > $2 ORDER BY c.seq DESC LIMIT 1",
-            clip_with_text_columns()
-        );
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT {} FROM clips c LEFT JOIN files f ON f.id = c.file_id \
+                 WHERE c.user_id = $1 AND c.expires_at > $2 ORDER BY c.seq DESC LIMIT 1",
+                clip_with_text_columns()
+            )
+        });
         if let Some(local) = &self.local {
-            return local.row(&sql, &[("$1", &user_id), ("$2", &now)], |r| clip_with_text_from_row(r));
+            return local.row(&SQL, &[("$1", &user_id), ("$2", &now)], |r| clip_with_text_from_row(r));
         }
-        let row = sqlx::query(&sql).bind(user_id).bind(now).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&SQL).bind(user_id).bind(now).fetch_optional(&self.pool).await?;
         Ok(row.as_ref().map(clip_with_text_from_row))
     }
 

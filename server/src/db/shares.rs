@@ -1,6 +1,8 @@
 //! Share links: creation, listing, revocation, and download reservations
 //! that keep `max_downloads` exact under concurrency.
 
+use std::sync::LazyLock;
+
 use super::clips::{clip_from_row, ClipRow, CLIP_COLUMNS_AS_C};
 use super::files::{file_from_prefixed_row, FileRow, FILE_COLUMNS_AS_F};
 use super::{Columns, Database};
@@ -102,15 +104,18 @@ impl Database {
     /// clip share, the file of a file share; `None` for an item that is gone.
     /// The public share routes run this on every request.
     pub async fn share_with_item(&self, token: &str) -> Result<Option<ShareWithItem>, sqlx::Error> {
-        let sql = format!(
-            "SELECT {SHARE_COLUMNS_AS_S}, {CLIP_COLUMNS_AS_C}, {FILE_COLUMNS_AS_F} FROM shares s \
-             LEFT JOIN clips c ON c.id = s.clip_id \
-             LEFT JOIN files f ON f.id = COALESCE(c.file_id, s.file_id) WHERE s.token = $1"
-        );
+        // Built once, like the session's (see `Database::session`).
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT {SHARE_COLUMNS_AS_S}, {CLIP_COLUMNS_AS_C}, {FILE_COLUMNS_AS_F} FROM shares s \
+                 LEFT JOIN clips c ON c.id = s.clip_id \
+                 LEFT JOIN files f ON f.id = COALESCE(c.file_id, s.file_id) WHERE s.token = $1"
+            )
+        });
         if let Some(local) = &self.local {
-            return local.row(&sql, &[("$1", &token)], |r| share_with_item_from_row(r));
+            return local.row(&SQL, &[("$1", &token)], |r| share_with_item_from_row(r));
         }
-        let row = sqlx::query(&sql).bind(token).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&SQL).bind(token).fetch_optional(&self.pool).await?;
         Ok(row.as_ref().map(share_with_item_from_row))
     }
 

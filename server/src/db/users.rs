@@ -1,5 +1,7 @@
 //! Users, devices (sessions) and refresh tokens.
 
+use std::sync::LazyLock;
+
 use sqlx::Row;
 
 use super::clips::{clip_with_text_columns, clip_with_text_from_row, ClipRow};
@@ -206,19 +208,28 @@ impl Database {
         const SESSION: &str = "u.id, u.username, u.password_hash, u.is_admin, u.created_at, d.last_seen_at";
         const FROM: &str = "FROM devices d JOIN users u ON u.id = d.user_id";
         const WHERE: &str = "WHERE d.id = $1 AND d.user_id = $2";
+        // Built once: these run on every authenticated request, and building
+        // (and freeing) a kilobyte of SQL each time showed in profiles.
+        static SQL: LazyLock<[String; 3]> = LazyLock::new(|| {
+            [
+                format!("SELECT {SESSION} {FROM} {WHERE}"),
+                format!(
+                    "SELECT {SESSION}, {FILE_COLUMNS_AS_F} {FROM} \
+                     LEFT JOIN files f ON f.id = $3 AND f.user_id = d.user_id {WHERE}"
+                ),
+                format!(
+                    "SELECT {SESSION}, {} {FROM} \
+                     LEFT JOIN clips c ON c.id = (SELECT id FROM clips \
+                         WHERE user_id = d.user_id AND expires_at > $3 ORDER BY seq DESC LIMIT 1) \
+                     LEFT JOIN files f ON f.id = c.file_id {WHERE}",
+                    clip_with_text_columns()
+                ),
+            ]
+        });
         let sql = match along {
-            Along::Nothing => format!("SELECT {SESSION} {FROM} {WHERE}"),
-            Along::File(_) => format!(
-                "SELECT {SESSION}, {FILE_COLUMNS_AS_F} {FROM} \
-                 LEFT JOIN files f ON f.id = $3 AND f.user_id = d.user_id {WHERE}"
-            ),
-            Along::NewestClip(_) => format!(
-                "SELECT {SESSION}, {} {FROM} \
-                 LEFT JOIN clips c ON c.id = (SELECT id FROM clips \
-                     WHERE user_id = d.user_id AND expires_at > $3 ORDER BY seq DESC LIMIT 1) \
-                 LEFT JOIN files f ON f.id = c.file_id {WHERE}",
-                clip_with_text_columns()
-            ),
+            Along::Nothing => &SQL[0],
+            Along::File(_) => &SQL[1],
+            Along::NewestClip(_) => &SQL[2],
         };
         if let Some(local) = &self.local {
             let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = vec![("$1", &device_id), ("$2", &user_id)];
@@ -227,9 +238,9 @@ impl Database {
                 Along::File(id) => params.push(("$3", id)),
                 Along::NewestClip(now) => params.push(("$3", now)),
             }
-            return local.row(&sql, &params, |r| session_from_row(r, along));
+            return local.row(sql, &params, |r| session_from_row(r, along));
         }
-        let query = sqlx::query(&sql).bind(device_id).bind(user_id);
+        let query = sqlx::query(sql).bind(device_id).bind(user_id);
         let query = match along {
             Along::Nothing => query,
             Along::File(id) => query.bind(id),
