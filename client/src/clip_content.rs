@@ -18,36 +18,31 @@ impl Client {
     /// most [`MAX_ENCRYPTED_TEXT`] bytes).
     pub async fn copy_text(&self, text: &str) -> Result<Clip> {
         let url = self.url("/api/v1/buffer");
-        let Some(key) = self.sealing_key().await? else {
-            let response = self
-                .send(|token| {
-                    self.http
-                        .put(&url)
-                        .bearer_auth(token)
-                        .header("x-data-type", "text")
-                        .body(text.to_string())
-                })
-                .await?;
-            return self.parse(response).await;
+        // The body, and the encrypted preview when the body is a sealed field.
+        let (body, preview) = match self.sealing_key().await? {
+            None => (text.to_string(), None),
+            Some(key) => {
+                if text.len() > MAX_ENCRYPTED_TEXT {
+                    return Err(ClientError::Invalid(format!(
+                        "text over {} bytes does not fit an encrypted text clip: send it as a file",
+                        MAX_ENCRYPTED_TEXT
+                    )));
+                }
+                let fields = Fields::new(&key)?;
+                let preview = fields.seal(FieldKind::Preview, seal::preview(text))?;
+                (fields.seal(FieldKind::Text, text)?, Some(preview))
+            }
         };
-        if text.len() > MAX_ENCRYPTED_TEXT {
-            return Err(ClientError::Invalid(format!(
-                "text over {} bytes does not fit an encrypted text clip: send it as a file",
-                MAX_ENCRYPTED_TEXT
-            )));
-        }
-        let fields = Fields::new(&key)?;
-        let body = fields.seal(FieldKind::Text, text)?;
-        let preview = fields.seal(FieldKind::Preview, seal::preview(text))?;
         let response = self
             .send(|token| {
-                self.http
-                    .put(&url)
-                    .bearer_auth(token)
-                    .header("x-data-type", "text")
-                    .header(ENCRYPTED, "1")
-                    .header(ENCRYPTED_PREVIEW, preview.as_str())
-                    .body(body.clone())
+                let request = self.http.put(&url).bearer_auth(token).header("x-data-type", "text");
+                let request = match &preview {
+                    Some(preview) => {
+                        request.header(ENCRYPTED, "1").header(ENCRYPTED_PREVIEW, preview.as_str())
+                    }
+                    None => request,
+                };
+                request.body(body.clone())
             })
             .await?;
         self.parse(response).await
