@@ -14,9 +14,9 @@
 //! here they get the app's wording.
 
 use cloudbuffer_client::e2e::MIN_PASSPHRASE_CHARS as MIN_CHARS;
-use cloudbuffer_client::{Client, ClientError, E2eAccount, ServerKey};
+use cloudbuffer_client::{ClientError, E2eAccount, ServerKey};
 use serde::Serialize;
-use tauri::{AppHandle, Manager, State};
+use tauri::State;
 
 use crate::error::{UiError, UiResult};
 use crate::state::AppState;
@@ -122,15 +122,13 @@ pub async fn e2e_unlock(state: State<'_, AppState>, passphrase: String) -> UiRes
 }
 
 /// Forgets the account key on this computer (the server and other devices
-/// keep theirs). The client is opened afresh, so that nothing it learnt
-/// while it held the key (such as "encryption is off", cached for a while
-/// before it was turned on) lets it send in the clear now.
+/// keep theirs). The running client reads the key file on each use and
+/// never trusts an "encryption is off" answer, so from now on it refuses to
+/// send in the clear without being reopened.
 #[tauri::command]
-pub async fn e2e_lock(app: AppHandle, state: State<'_, AppState>) -> UiResult<E2eView> {
+pub async fn e2e_lock(state: State<'_, AppState>) -> UiResult<E2eView> {
     let account = account(&state).await?;
     account.forget()?;
-    let fresh = Client::from_store(app.state::<AppState>().store.clone(), None)?;
-    crate::account::activate(&app, fresh).await?;
     view(&account).await
 }
 
