@@ -2,6 +2,8 @@
 
 use std::sync::LazyLock;
 
+use super::sqlite_read::Query;
+
 use sqlx::Row;
 
 use super::files::{file_from_prefixed_row, FileRow, FILE_COLUMNS_AS_F};
@@ -74,7 +76,7 @@ impl NewClip<'_> {
             preview: if self.encrypted {
                 self.preview_field.map(str::to_string)
             } else {
-                self.text.map(|t| t.chars().take(200).collect())
+                self.text.map(preview_of)
             },
             file: self.file.cloned(),
             encrypted: self.encrypted,
@@ -85,23 +87,48 @@ impl NewClip<'_> {
     }
 }
 
-/// A clip's columns, `c_`-prefixed, from `clips c`.
+/// A clip's columns, `c_`-prefixed, from `clips c`. A plain text clip's
+/// preview is the first [`PREVIEW_CHARS`] characters of its text.
 pub(super) const CLIP_COLUMNS_AS_C: &str =
     "c.id AS c_id, c.user_id AS c_user_id, c.kind AS c_kind, c.size AS c_size, \
      CASE WHEN c.encrypted <> 0 THEN c.preview_field ELSE substr(c.text_content, 1, 200) END AS c_preview, \
      c.origin_device_id AS c_origin, c.created_at AS c_created_at, c.expires_at AS c_expires_at, \
      c.encrypted AS c_encrypted";
 
-/// [`CLIP_COLUMNS_AS_C`] with the whole text as `c_text` and the clip's
-/// file as `f_` columns: what sending a clip's content needs. Read back
-/// with [`clip_with_text_from_row`].
+/// The length of a text clip's preview, in characters (`substr` counts
+/// characters too).
+const PREVIEW_CHARS: usize = 200;
+
+/// The clip columns of [`CLIP_COLUMNS_AS_C`], with the whole text as
+/// `c_text` instead of a preview cut by SQLite (the text is read anyway;
+/// `substr` counting characters cost more than the rest of the row), and
+/// the clip's file as `f_` columns: what sending a clip's content needs.
+/// Read back with [`clip_with_text_from_row`].
 pub(super) fn clip_with_text_columns() -> String {
-    format!("{CLIP_COLUMNS_AS_C}, c.text_content AS c_text, {FILE_COLUMNS_AS_F}")
+    let columns = CLIP_COLUMNS_AS_C.replace(
+        "ELSE substr(c.text_content, 1, 200) END AS c_preview",
+        "END AS c_preview, c.text_content AS c_text",
+    );
+    assert!(columns.contains("c_text"), "the preview column changed");
+    format!("{columns}, {FILE_COLUMNS_AS_F}")
+}
+
+/// The preview of a plain text: its first [`PREVIEW_CHARS`] characters.
+fn preview_of(text: &str) -> String {
+    match text.char_indices().nth(PREVIEW_CHARS) {
+        Some((end, _)) => text[..end].to_string(),
+        None => text.to_string(),
+    }
 }
 
 /// A clip and its text (None for a file clip) from [`clip_with_text_columns`].
 pub(super) fn clip_with_text_from_row(row: &impl Columns) -> (ClipRow, Option<String>) {
-    (clip_from_row(row), row.opt_text("c_text"))
+    let mut clip = clip_from_row(row);
+    let text = row.opt_text("c_text");
+    if clip.kind == "text" && !clip.encrypted {
+        clip.preview = text.as_deref().map(preview_of);
+    }
+    (clip, text)
 }
 
 fn clip_sql(filter: &str) -> String {
@@ -193,17 +220,17 @@ impl Database {
         user_id: &str,
         now: i64,
     ) -> Result<Option<(ClipRow, Option<String>)>, sqlx::Error> {
-        static SQL: LazyLock<String> = LazyLock::new(|| {
-            format!(
+        static SQL: LazyLock<Query> = LazyLock::new(|| {
+            Query::new(format!(
                 "SELECT {} FROM clips c LEFT JOIN files f ON f.id = c.file_id \
                  WHERE c.user_id = $1 AND c.expires_at > $2 ORDER BY c.seq DESC LIMIT 1",
                 clip_with_text_columns()
-            )
+            ))
         });
         if let Some(local) = &self.local {
             return local.row(&SQL, &[("$1", &user_id), ("$2", &now)], |r| clip_with_text_from_row(r));
         }
-        let row = sqlx::query(&SQL).bind(user_id).bind(now).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(SQL.sql()).bind(user_id).bind(now).fetch_optional(&self.pool).await?;
         Ok(row.as_ref().map(clip_with_text_from_row))
     }
 
@@ -216,14 +243,13 @@ impl Database {
 
     /// The full text of a text clip.
     pub async fn clip_text(&self, id: &str) -> Result<Option<String>, sqlx::Error> {
+        static SQL: LazyLock<Query> =
+            LazyLock::new(|| Query::new("SELECT text_content FROM clips WHERE id = $1"));
         if let Some(local) = &self.local {
-            let sql = "SELECT text_content FROM clips WHERE id = $1";
-            return Ok(local.row(sql, &[("$1", &id)], |r| r.opt_text("text_content"))?.flatten());
+            return Ok(local.row(&SQL, &[("$1", &id)], |r| r.opt_text("text_content"))?.flatten());
         }
-        let text: Option<Option<String>> = sqlx::query_scalar("SELECT text_content FROM clips WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let text: Option<Option<String>> =
+            sqlx::query_scalar(SQL.sql()).bind(id).fetch_optional(&self.pool).await?;
         Ok(text.flatten())
     }
 

@@ -33,33 +33,30 @@ impl Columns for super::Row {
     }
 }
 
-/// A row read on the calling thread ([`super::sqlite_read`]), looking its
-/// columns up by name the cheap way.
+/// A row read on the calling thread ([`super::sqlite_read`]), with its
+/// statement's column names at hand.
 ///
-/// rusqlite's own lookup by name scans the columns from the first, reading
-/// each name from SQLite and checking its UTF-8 as it goes: for a share
-/// link's 28 columns that was several microseconds a request, a fifth of
-/// the whole request. The mappers read columns in the order the SELECT
-/// lists them, so the search starts just after the last column found and
-/// almost always stops at once.
+/// The mappers read columns in the order the SELECT lists them, so the
+/// search starts just after the last column found and almost always stops
+/// at once.
 pub(crate) struct LocalRow<'a, 'stmt> {
     row: &'a rusqlite::Row<'stmt>,
+    names: &'a [Box<str>],
     next: std::cell::Cell<usize>,
 }
 
 impl<'a, 'stmt> LocalRow<'a, 'stmt> {
-    /// Wraps a row of a statement.
-    pub(crate) fn new(row: &'a rusqlite::Row<'stmt>) -> Self {
-        LocalRow { row, next: std::cell::Cell::new(0) }
+    /// Wraps a row of a statement whose columns are `names`.
+    pub(crate) fn new(row: &'a rusqlite::Row<'stmt>, names: &'a [Box<str>]) -> Self {
+        LocalRow { row, names, next: std::cell::Cell::new(0) }
     }
 
     fn column<T: rusqlite::types::FromSql>(&self, name: &str) -> T {
-        let statement = self.row.as_ref();
-        let count = statement.column_count();
+        let count = self.names.len();
         let start = self.next.get();
         let index = (0..count)
             .map(|k| (start + k) % count)
-            .find(|&i| statement.column_name(i).is_ok_and(|column| column == name))
+            .find(|&i| &*self.names[i] == name)
             .unwrap_or_else(|| panic!("no column {name:?} in the result"));
         self.next.set(index + 1);
         match self.row.get(index) {

@@ -2,6 +2,8 @@
 
 use std::sync::LazyLock;
 
+use super::sqlite_read::Query;
+
 use sqlx::Row;
 
 use super::removal::{remove_files, to_remove, PurgedFile, RemoveReason};
@@ -179,12 +181,13 @@ impl Database {
 
     /// A file by id, if it belongs to this user (expired or not).
     pub async fn file_of(&self, user_id: &str, id: &str) -> Result<Option<FileRow>, sqlx::Error> {
-        static SQL: LazyLock<String> =
-            LazyLock::new(|| format!("SELECT {FILE_COLUMNS} FROM files WHERE id = $1 AND user_id = $2"));
+        static SQL: LazyLock<Query> = LazyLock::new(|| {
+            Query::new(format!("SELECT {FILE_COLUMNS} FROM files WHERE id = $1 AND user_id = $2"))
+        });
         if let Some(local) = &self.local {
             return local.row(&SQL, &[("$1", &id), ("$2", &user_id)], |r| file_from_row(r));
         }
-        let row = sqlx::query(&SQL).bind(id).bind(user_id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(SQL.sql()).bind(id).bind(user_id).fetch_optional(&self.pool).await?;
         Ok(row.as_ref().map(file_from_row))
     }
 

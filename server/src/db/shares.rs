@@ -3,6 +3,8 @@
 
 use std::sync::LazyLock;
 
+use super::sqlite_read::Query;
+
 use super::clips::{clip_from_row, ClipRow, CLIP_COLUMNS_AS_C};
 use super::files::{file_from_prefixed_row, FileRow, FILE_COLUMNS_AS_F};
 use super::{Columns, Database};
@@ -105,17 +107,17 @@ impl Database {
     /// The public share routes run this on every request.
     pub async fn share_with_item(&self, token: &str) -> Result<Option<ShareWithItem>, sqlx::Error> {
         // Built once, like the session's (see `Database::session`).
-        static SQL: LazyLock<String> = LazyLock::new(|| {
-            format!(
+        static SQL: LazyLock<Query> = LazyLock::new(|| {
+            Query::new(format!(
                 "SELECT {SHARE_COLUMNS_AS_S}, {CLIP_COLUMNS_AS_C}, {FILE_COLUMNS_AS_F} FROM shares s \
                  LEFT JOIN clips c ON c.id = s.clip_id \
                  LEFT JOIN files f ON f.id = COALESCE(c.file_id, s.file_id) WHERE s.token = $1"
-            )
+            ))
         });
         if let Some(local) = &self.local {
             return local.row(&SQL, &[("$1", &token)], |r| share_with_item_from_row(r));
         }
-        let row = sqlx::query(&SQL).bind(token).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(SQL.sql()).bind(token).fetch_optional(&self.pool).await?;
         Ok(row.as_ref().map(share_with_item_from_row))
     }
 

@@ -11,7 +11,7 @@
 //! Everything else (writes, listings, transactions) stays on the pool.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, ToSql};
@@ -21,6 +21,29 @@ use super::columns::LocalRow;
 /// Connections kept between reads; more are opened while more threads
 /// read at once, and closed when they come back to a full shelf.
 const IDLE_MAX: usize = 8;
+
+/// A statement read here: its SQL, and the names of its result columns,
+/// learnt the first time it runs. Rows are then read by name against
+/// these instead of asking SQLite for each column's name (a call, a
+/// `strlen` and a UTF-8 check per column, per row), which cost more than
+/// reading the values.
+#[derive(Debug)]
+pub(crate) struct Query {
+    sql: String,
+    columns: OnceLock<Box<[Box<str>]>>,
+}
+
+impl Query {
+    /// A statement with this SQL.
+    pub(crate) fn new(sql: impl Into<String>) -> Query {
+        Query { sql: sql.into(), columns: OnceLock::new() }
+    }
+
+    /// Its SQL, for the pool.
+    pub(crate) fn sql(&self) -> &str {
+        &self.sql
+    }
+}
 
 /// Read-only connections to the server's SQLite file.
 pub(super) struct LocalReads {
@@ -69,7 +92,7 @@ impl LocalReads {
     /// mapped by `map`; None when there is none.
     pub(super) fn row<T>(
         &self,
-        sql: &str,
+        query: &Query,
         params: &[(&str, &dyn ToSql)],
         map: impl FnOnce(&LocalRow<'_, '_>) -> T,
     ) -> Result<Option<T>, sqlx::Error> {
@@ -78,7 +101,7 @@ impl LocalReads {
             Some(conn) => conn,
             None => self.connect().map_err(into_sqlx)?,
         };
-        let found = query_row(&conn, sql, params, map);
+        let found = query_row(&conn, query, params, map);
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < IDLE_MAX {
             idle.push(conn);
@@ -89,13 +112,14 @@ impl LocalReads {
 
 fn query_row<T>(
     conn: &Connection,
-    sql: &str,
+    query: &Query,
     params: &[(&str, &dyn ToSql)],
     map: impl FnOnce(&LocalRow<'_, '_>) -> T,
 ) -> rusqlite::Result<Option<T>> {
     // Cached per connection: the same few statements run on every request.
-    let mut statement = conn.prepare_cached(sql)?;
-    statement.query_row(params, |row| Ok(map(&LocalRow::new(row)))).optional()
+    let mut statement = conn.prepare_cached(&query.sql)?;
+    let columns = query.columns.get_or_init(|| statement.column_names().into_iter().map(Box::from).collect());
+    statement.query_row(params, |row| Ok(map(&LocalRow::new(row, columns)))).optional()
 }
 
 /// Carried as a driver error, so the HTTP mapping and

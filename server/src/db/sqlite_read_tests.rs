@@ -72,3 +72,34 @@ async fn a_write_is_seen_by_the_next_read() {
     assert!(db.delete_device("u1", "d1").await.unwrap());
     assert!(db.session("d1", "u1", Along::Nothing).await.unwrap().is_none());
 }
+
+/// A clip read with its whole text gets its preview cut in Rust; every
+/// other read has SQLite's `substr`. Both count characters, not bytes.
+#[tokio::test]
+async fn a_preview_cut_from_the_text_is_the_one_sqlite_cuts() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let db = Database::connect(&url).await.unwrap();
+    sqlx::raw_sql(ROWS).execute(&db.pool).await.unwrap();
+    for (id, text) in [("c3", "é🎉a".repeat(90)), ("c4", "short ü".to_string()), ("c5", "x".repeat(200))]
+    {
+        sqlx::query(
+            "INSERT INTO clips (id, user_id, kind, text_content, size, created_at, expires_at) \
+             VALUES ($1, 'u1', 'text', $2, 1, 20, 9000)",
+        )
+        .bind(id)
+        .bind(&text)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+        let by_sql = db.clip_by_id(Some("u1"), id).await.unwrap().unwrap().preview.unwrap();
+        let (newest, whole) = db.newest_clip_with_text("u1", 100).await.unwrap().unwrap();
+        let session = db.session("d1", "u1", Along::NewestClip(100)).await.unwrap().unwrap();
+        let (in_session, _) = session.newest_clip.unwrap();
+        assert_eq!(newest.id, id);
+        assert_eq!(whole.as_deref(), Some(text.as_str()));
+        assert_eq!(newest.preview.as_deref(), Some(by_sql.as_str()), "{id}");
+        assert_eq!(in_session.preview.as_deref(), Some(by_sql.as_str()), "{id}");
+        assert_eq!(by_sql.chars().count(), text.chars().count().min(200), "{id}");
+    }
+}

@@ -2,6 +2,8 @@
 
 use std::sync::LazyLock;
 
+use super::sqlite_read::Query;
+
 use sqlx::Row;
 
 use super::clips::{clip_with_text_columns, clip_with_text_from_row, ClipRow};
@@ -210,20 +212,20 @@ impl Database {
         const WHERE: &str = "WHERE d.id = $1 AND d.user_id = $2";
         // Built once: these run on every authenticated request, and building
         // (and freeing) a kilobyte of SQL each time showed in profiles.
-        static SQL: LazyLock<[String; 3]> = LazyLock::new(|| {
+        static SQL: LazyLock<[Query; 3]> = LazyLock::new(|| {
             [
-                format!("SELECT {SESSION} {FROM} {WHERE}"),
-                format!(
+                Query::new(format!("SELECT {SESSION} {FROM} {WHERE}")),
+                Query::new(format!(
                     "SELECT {SESSION}, {FILE_COLUMNS_AS_F} {FROM} \
                      LEFT JOIN files f ON f.id = $3 AND f.user_id = d.user_id {WHERE}"
-                ),
-                format!(
+                )),
+                Query::new(format!(
                     "SELECT {SESSION}, {} {FROM} \
                      LEFT JOIN clips c ON c.id = (SELECT id FROM clips \
                          WHERE user_id = d.user_id AND expires_at > $3 ORDER BY seq DESC LIMIT 1) \
                      LEFT JOIN files f ON f.id = c.file_id {WHERE}",
                     clip_with_text_columns()
-                ),
+                )),
             ]
         });
         let sql = match along {
@@ -240,7 +242,7 @@ impl Database {
             }
             return local.row(sql, &params, |r| session_from_row(r, along));
         }
-        let query = sqlx::query(sql).bind(device_id).bind(user_id);
+        let query = sqlx::query(sql.sql()).bind(device_id).bind(user_id);
         let query = match along {
             Along::Nothing => query,
             Along::File(id) => query.bind(id),
