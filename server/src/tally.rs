@@ -17,6 +17,22 @@ use crate::db::{Database, DownloadCounts, FileRow};
 /// How long a count may wait in memory.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
 
+/// What a download of a stored file counts for: the file and its owner.
+/// Only the two ids, so a download in flight does not hold a copy of the
+/// whole row.
+#[derive(Debug, Clone)]
+pub struct Counted {
+    file_id: String,
+    user_id: String,
+}
+
+impl Counted {
+    /// The counts of this file.
+    pub fn of(file: &FileRow) -> Counted {
+        Counted { file_id: file.id.clone(), user_id: file.user_id.clone() }
+    }
+}
+
 /// Counts not yet written.
 #[derive(Debug, Default)]
 pub struct Tally {
@@ -29,11 +45,11 @@ pub struct Tally {
 impl Tally {
     /// One completed download, `bytes` long: in the metrics, and for the
     /// file and its owner when it is a stored file (not a text clip).
-    pub fn download(&self, file: Option<&FileRow>, bytes: u64) {
+    pub fn download(&self, file: Option<&Counted>, bytes: u64) {
         crate::metrics::DOWNLOAD_BYTES.add(bytes);
         let Some(file) = file else { return };
         let mut counts = self.lock();
-        *bump(&mut counts.files, &file.id) += 1;
+        *bump(&mut counts.files, &file.file_id) += 1;
         let user = bump(&mut counts.users, &file.user_id);
         user.0 += 1;
         user.1 += bytes as i64;
@@ -117,8 +133,8 @@ fn bump<'a, V: Default>(map: &'a mut std::collections::HashMap<String, V>, key: 
 mod tests {
     use super::*;
 
-    fn file(id: &str, user: &str) -> FileRow {
-        FileRow {
+    fn file(id: &str, user: &str) -> Counted {
+        Counted::of(&FileRow {
             id: id.into(),
             user_id: user.into(),
             name: "f".into(),
@@ -129,7 +145,7 @@ mod tests {
             expires_at: 0,
             downloads: 0,
             encrypted: false,
-        }
+        })
     }
 
     #[test]

@@ -109,7 +109,7 @@ pub async fn serve_file(
     file: &crate::db::FileRow,
     request: &HeaderMap,
 ) -> ApiResult<Response> {
-    let (tally, counted) = (state.clone(), file.clone());
+    let (tally, counted) = (state.clone(), crate::tally::Counted::of(file));
     serve(Content::of(state, file), request, move |bytes| tally.tally.download(Some(&counted), bytes)).await
 }
 
@@ -120,15 +120,14 @@ pub async fn serve(
     request: &HeaderMap,
     on_complete: impl FnOnce(u64) + Send + 'static,
 ) -> ApiResult<Response> {
-    let etag = format!("\"{}\"", content.hash);
-    let mut builder = Response::builder()
-        .header(header::ETAG, &etag)
-        .header(header::ACCEPT_RANGES, "bytes")
-        .header(header::CACHE_CONTROL, "private, no-cache")
-        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    let etag = etag(content.hash);
+    let mut headers = HeaderMap::with_capacity(16);
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
     if let Some(tags) = request.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
         if tags.split(',').any(|t| t.trim() == etag || t.trim() == "*") {
-            return builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).map_err(internal);
+            headers.insert(header::ETAG, owned_value(etag)?);
+            return Ok(with_headers(StatusCode::NOT_MODIFIED, headers, Body::empty()));
         }
     }
     let range_header = request.get(header::RANGE).and_then(|v| v.to_str().ok());
@@ -137,44 +136,23 @@ pub async fn serve(
         .map(|v| v.to_str().map(|t| t.trim() == etag).unwrap_or(false))
         .unwrap_or(true);
     let range = if if_range_matches { parse_range(range_header, content.size)? } else { ByteRange::Full };
+    headers.insert(header::ETAG, owned_value(etag)?);
 
     let (status, start, len) = match range {
         ByteRange::Full => (StatusCode::OK, 0, content.size),
         ByteRange::Partial(start, end) => {
-            builder = builder.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{}", content.size));
+            let range = format!("bytes {start}-{end}/{}", content.size);
+            headers.insert(header::CONTENT_RANGE, owned_value(range)?);
             (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
         }
-    };
-    let reader = read(&content, start, len).await.map_err(|e| {
-        if crate::store::is_unavailable(&e) {
-            ApiError::Io(e)
-        } else {
-            ApiError::Internal(format!("blob {} unreadable: {e}", content.hash))
-        }
-    })?;
-    let reaches_end = start + len == content.size;
-    let mut on_complete = Some(on_complete);
-    if len == 0 {
-        // hyper never polls an empty body: this download is complete now.
-        if let Some(hook) = on_complete.take() {
-            hook(0);
-        }
-    }
-    let stream = Counted {
-        inner: reader,
-        sent: 0,
-        expected: len,
-        on_complete: on_complete
-            .filter(|_| reaches_end)
-            .map(|hook| Box::new(hook) as Box<dyn FnOnce(u64) + Send>),
     };
     let (content_type, disposition) = if content.encrypted {
         // The server cannot know the type of ciphertext; the name field
         // is base64url, already safe in a quoted header parameter. The
         // content-type field goes along for the share page's script.
-        builder = builder.header(crate::encrypted::HEADER, "1");
+        headers.insert(crate::encrypted::HEADER, HeaderValue::from_static("1"));
         if !content.content_type.is_empty() {
-            builder = builder.header(
+            headers.insert(
                 crate::encrypted::CONTENT_TYPE_HEADER,
                 HeaderValue::from_str(content.content_type).map_err(internal)?,
             );
@@ -188,21 +166,73 @@ pub async fn serve(
             .unwrap_or(HeaderValue::from_static("application/octet-stream"));
         (content_type, content_disposition("attachment", content.name))
     };
-    builder
-        .status(status)
-        .header(header::CONTENT_TYPE, content_type)
-        .header(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(internal)?)
-        .header(header::CONTENT_LENGTH, len)
-        .body(Body::from_stream(stream))
-        .map_err(internal)
+    headers.insert(header::CONTENT_TYPE, content_type);
+    headers.insert(header::CONTENT_DISPOSITION, owned_value(disposition)?);
+
+    let reaches_end = start + len == content.size;
+    let mut on_complete = Some(on_complete).filter(|_| reaches_end);
+    if len == 0 {
+        // hyper never polls an empty body: this download is complete now.
+        if let Some(hook) = on_complete.take() {
+            hook(0);
+        }
+    }
+    let body = match read(&content, start, len).await.map_err(|e| unreadable(&content, e))? {
+        Read::Whole(bytes) => Body::new(Whole { bytes: Some(bytes), on_complete }),
+        Read::Stream(reader) => {
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+            Body::from_stream(Counted {
+                inner: reader,
+                sent: 0,
+                expected: len,
+                on_complete: on_complete.map(|hook| Box::new(hook) as Box<dyn FnOnce(u64) + Send>),
+            })
+        }
+    };
+    Ok(with_headers(status, headers, body))
+}
+
+/// The strong ETag of a blob: its hash, quoted.
+fn etag(hash: &str) -> String {
+    let mut tag = String::with_capacity(hash.len() + 2);
+    tag.push('"');
+    tag.push_str(hash);
+    tag.push('"');
+    tag
+}
+
+/// A header value that takes the string's buffer instead of copying it.
+fn owned_value(value: String) -> ApiResult<HeaderValue> {
+    HeaderValue::from_maybe_shared(Bytes::from(value)).map_err(internal)
+}
+
+fn with_headers(status: StatusCode, headers: HeaderMap, body: Body) -> Response {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+fn unreadable(content: &Content<'_>, e: std::io::Error) -> ApiError {
+    if crate::store::is_unavailable(&e) {
+        ApiError::Io(e)
+    } else {
+        ApiError::Internal(format!("blob {} unreadable: {e}", content.hash))
+    }
+}
+
+/// The bytes to send: whole, from memory, or streamed from the store.
+enum Read {
+    Whole(Bytes),
+    Stream(crate::store::BlobStream),
 }
 
 /// `len` bytes of the content from `start`: small blobs whole from memory
 /// (read once, then kept), others streamed from the store.
-async fn read(content: &Content<'_>, start: u64, len: u64) -> std::io::Result<crate::store::BlobStream> {
-    use futures_util::{StreamExt, TryStreamExt};
+async fn read(content: &Content<'_>, start: u64, len: u64) -> std::io::Result<Read> {
+    use futures_util::TryStreamExt;
     if content.size > crate::store::small::MAX_BLOB_BYTES {
-        return content.store.read_range(content.hash, start, len).await;
+        return Ok(Read::Stream(content.store.read_range(content.hash, start, len).await?));
     }
     let whole = match content.small_blobs.get(content.hash) {
         Some(whole) => whole,
@@ -221,12 +251,46 @@ async fn read(content: &Content<'_>, start: u64, len: u64) -> std::io::Result<cr
             whole
         }
     };
-    let part = whole.slice(start as usize..(start + len) as usize);
-    Ok(futures_util::stream::once(async move { Ok(part) }).boxed())
+    Ok(Read::Whole(whole.slice(start as usize..(start + len) as usize)))
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::Internal(e.to_string())
+}
+
+/// A body already in memory, sent as one frame, that calls a hook when
+/// hyper takes it. Its exact size lets hyper write `Content-Length` and
+/// the bytes with the head in one write.
+struct Whole<F> {
+    bytes: Option<Bytes>,
+    on_complete: Option<F>,
+}
+
+// Nothing in it is pinned: the hook is only ever moved out and called.
+impl<F> Unpin for Whole<F> {}
+
+impl<F: FnOnce(u64)> http_body::Body for Whole<F> {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let Some(bytes) = self.bytes.take() else { return Poll::Ready(None) };
+        if let Some(hook) = self.on_complete.take() {
+            hook(bytes.len() as u64);
+        }
+        Poll::Ready(Some(Ok(http_body::Frame::data(bytes))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.bytes.is_none()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.bytes.as_ref().map_or(0, |b| b.len() as u64))
+    }
 }
 
 /// A byte stream that calls a hook once every expected byte was yielded.

@@ -65,12 +65,20 @@ const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
 /// `attachment` with an ASCII fallback name and the exact UTF-8 name
 /// (RFC 6266 / RFC 5987).
 pub fn content_disposition(disposition: &str, name: &str) -> String {
-    let fallback: String = name
-        .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
-        .collect();
-    let encoded = utf8_percent_encode(name, ATTR_CHAR);
-    format!("{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+    // Written into one buffer: this runs on every download.
+    let mut value = String::with_capacity(disposition.len() + 3 * name.len() + 32);
+    value.push_str(disposition);
+    value.push_str("; filename=\"");
+    value.extend(name.chars().map(|c| {
+        if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+            c
+        } else {
+            '_'
+        }
+    }));
+    value.push_str("\"; filename*=UTF-8''");
+    value.extend(utf8_percent_encode(name, ATTR_CHAR));
+    value
 }
 
 pub use cloudbuffer_protocol::disposition::filename_from_disposition;

@@ -6,9 +6,10 @@ use axum::http::{header, HeaderMap};
 use axum::response::Response;
 
 use super::{require_active, resolve, Resolved};
-use crate::db::{now_ms, FileRow};
+use crate::db::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::tally::Counted;
 
 /// The bytes of an active share whose password was checked. A download
 /// slot is reserved first (so `max_downloads` holds under concurrency) and
@@ -56,7 +57,7 @@ enum Counting {
 }
 
 impl Counting {
-    fn complete(self, token: &str, file: Option<&FileRow>, bytes: u64) {
+    fn complete(self, token: &str, file: Option<&Counted>, bytes: u64) {
         match self {
             Counting::Not => {}
             Counting::Tally(state) => {
@@ -101,7 +102,7 @@ async fn respond(
         }
         (_, Some(file)) => {
             let content = crate::files::download::Content::of(state, file);
-            let counted = file.clone();
+            let counted = Counted::of(file);
             crate::files::download::serve(content, headers, move |bytes| {
                 counting.complete(&token, Some(&counted), bytes)
             })
@@ -144,7 +145,7 @@ impl Reservation {
 
     /// Counts the link's download exactly (its limit depends on it); the
     /// file's and owner's counts go in the batch.
-    fn complete(mut self, file: Option<&FileRow>, bytes: u64) {
+    fn complete(mut self, file: Option<&Counted>, bytes: u64) {
         self.open = false;
         let (db, id, token) = (self.state.db.clone(), self.id.clone(), self.token.clone());
         self.state.tally.download(file, bytes);
