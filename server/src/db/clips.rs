@@ -115,6 +115,11 @@ pub(super) fn clip_with_text_columns() -> String {
 
 /// The preview of a plain text: its first [`PREVIEW_CHARS`] characters.
 fn preview_of(text: &str) -> String {
+    // Most clips begin in ASCII, where characters are bytes: no scan.
+    let head = &text.as_bytes()[..text.len().min(PREVIEW_CHARS)];
+    if head.is_ascii() {
+        return text[..head.len()].to_string();
+    }
     match text.char_indices().nth(PREVIEW_CHARS) {
         Some((end, _)) => text[..end].to_string(),
         None => text.to_string(),

@@ -13,6 +13,33 @@ use futures_util::Stream;
 use super::names::content_disposition;
 use crate::error::{ApiError, ApiResult};
 
+/// The request headers a download answers to: `If-None-Match`, `Range`
+/// and `If-Range`. Only these are taken from the request (cloning its whole
+/// header map showed in the profile of small downloads); a download that
+/// must ignore them (a link with a download limit) uses the default.
+#[derive(Debug, Default, Clone)]
+pub struct Conditions {
+    if_none_match: Option<HeaderValue>,
+    range: Option<HeaderValue>,
+    if_range: Option<HeaderValue>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Conditions {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let get = |name| parts.headers.get(name).cloned();
+        Ok(Conditions {
+            if_none_match: get(header::IF_NONE_MATCH),
+            range: get(header::RANGE),
+            if_range: get(header::IF_RANGE),
+        })
+    }
+}
+
 /// What part of the content to send.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ByteRange {
@@ -107,7 +134,7 @@ impl<'a> Content<'a> {
 pub async fn serve_file(
     state: &crate::state::AppState,
     file: &crate::db::FileRow,
-    request: &HeaderMap,
+    request: &Conditions,
 ) -> ApiResult<Response> {
     let (tally, counted) = (state.clone(), crate::tally::Counted::of(file));
     serve(Content::of(state, file), request, move |bytes| tally.tally.download(Some(&counted), bytes)).await
@@ -117,22 +144,23 @@ pub async fn serve_file(
 /// body that reaches the end of the content has been fully sent.
 pub async fn serve(
     content: Content<'_>,
-    request: &HeaderMap,
+    request: &Conditions,
     on_complete: impl FnOnce(u64) + Send + 'static,
 ) -> ApiResult<Response> {
     let etag = etag(content.hash);
     let mut headers = HeaderMap::with_capacity(16);
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    if let Some(tags) = request.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+    if let Some(tags) = request.if_none_match.as_ref().and_then(|v| v.to_str().ok()) {
         if tags.split(',').any(|t| t.trim() == etag || t.trim() == "*") {
             headers.insert(header::ETAG, owned_value(etag)?);
             return Ok(with_headers(StatusCode::NOT_MODIFIED, headers, Body::empty()));
         }
     }
-    let range_header = request.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let range_header = request.range.as_ref().and_then(|v| v.to_str().ok());
     let if_range_matches = request
-        .get(header::IF_RANGE)
+        .if_range
+        .as_ref()
         .map(|v| v.to_str().map(|t| t.trim() == etag).unwrap_or(false))
         .unwrap_or(true);
     let range = if if_range_matches { parse_range(range_header, content.size)? } else { ByteRange::Full };

@@ -109,10 +109,10 @@ fn data_type(headers: &HeaderMap) -> ApiResult<DataType> {
 pub async fn get_buffer(
     State(state): State<AppState>,
     AuthNewestClip { newest_clip, .. }: AuthNewestClip,
-    headers: HeaderMap,
+    conditions: download::Conditions,
 ) -> ApiResult<Response> {
     match newest_clip {
-        Some((row, text)) => clip_content_response(&state, &row, text, &headers, TextAs::Text).await,
+        Some((row, text)) => clip_content_response(&state, &row, text, &conditions, TextAs::Text).await,
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
 }
@@ -155,10 +155,10 @@ pub async fn clip_content(
     State(state): State<AppState>,
     auth: AuthUser,
     ApiPath(id): ApiPath<String>,
-    headers: HeaderMap,
+    conditions: download::Conditions,
 ) -> ApiResult<Response> {
     let row = buffer::owned_clip(&state, &auth.user.id, &id).await?;
-    clip_content_response(&state, &row, None, &headers, TextAs::Download).await
+    clip_content_response(&state, &row, None, &conditions, TextAs::Download).await
 }
 
 /// Delete one clip (a file clip's file stays under Files).
@@ -193,11 +193,11 @@ pub async fn clip_content_response(
     state: &AppState,
     row: &ClipRow,
     text: Option<String>,
-    headers: &HeaderMap,
+    conditions: &download::Conditions,
     text_as: TextAs,
 ) -> ApiResult<Response> {
     let mut response = match &row.file {
-        Some(file) => download::serve_file(state, file, headers).await?,
+        Some(file) => download::serve_file(state, file, conditions).await?,
         None => {
             let text = match text {
                 Some(text) => text,
@@ -208,7 +208,9 @@ pub async fn clip_content_response(
             } else {
                 "text/plain; charset=utf-8"
             };
-            ([(header::CONTENT_TYPE, content_type)], text).into_response()
+            let mut response = Response::new(Body::from(text));
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            response
         }
     };
     let data_type = if row.file.is_some() { "file" } else { "text" };

@@ -127,10 +127,10 @@ pub async fn get_file(
 pub async fn file_content(
     State(state): State<AppState>,
     AuthFile { file, .. }: AuthFile,
-    headers: HeaderMap,
+    conditions: download::Conditions,
 ) -> ApiResult<Response> {
     let row = files::live_file(file)?;
-    download::serve_file(&state, &row, &headers).await
+    download::serve_file(&state, &row, &conditions).await
 }
 
 /// Delete a file (owner only).

@@ -4,7 +4,7 @@
 
 use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::auth::ClientIp;
 use crate::db::now_ms;
 use crate::error::ApiError;
+use crate::files::download::Conditions;
 use crate::page::{self, Content, EncryptedShare, GoneReason, Item, PasswordPrompt};
 use crate::shares::{self, Resolved};
 use crate::state::AppState;
@@ -189,7 +190,7 @@ async fn render(state: &AppState, resolved: &Resolved, password: Option<String>)
 /// service (so a one-time text can be read once).
 async fn reveal(state: &AppState, resolved: &Resolved, password: Option<String>) -> Response {
     let token = &resolved.row.token;
-    let response = match shares::download(state, resolved, &HeaderMap::new(), false).await {
+    let response = match shares::download(state, resolved, &Conditions::default(), false).await {
         Ok(response) => response,
         Err(e) => return failure(token, e),
     };

@@ -1,7 +1,7 @@
 //! `/api/v1/shares` for owners, and the public `/s/{token}/raw` and QR codes.
 
 use axum::extract::{Form, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::auth::{AuthUser, ClientIp};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
+use crate::files::download::Conditions;
 use crate::public_url::BaseUrl;
 use crate::state::AppState;
 use crate::{qr, shares};
@@ -77,11 +78,27 @@ pub async fn raw(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     ApiPath(token): ApiPath<String>,
-    headers: HeaderMap,
+    SharePassword(password): SharePassword,
+    conditions: Conditions,
 ) -> ApiResult<Response> {
-    let password =
-        headers.get("x-share-password").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    serve_raw(&state, &token, password.as_deref(), ip, &headers, method == Method::HEAD).await
+    serve_raw(&state, &token, password.as_deref(), ip, &conditions, method == Method::HEAD).await
+}
+
+/// The `X-Share-Password` header, if sent (bytes that are not UTF-8
+/// replaced: such a password is simply wrong).
+#[derive(Debug)]
+pub struct SharePassword(pub Option<String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SharePassword {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let value = parts.headers.get("x-share-password");
+        Ok(SharePassword(value.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())))
+    }
 }
 
 /// The password form of the share page posts here.
@@ -101,7 +118,7 @@ pub async fn raw_with_form(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     ApiPath(token): ApiPath<String>,
-    headers: HeaderMap,
+    conditions: Conditions,
     form: Result<Form<PasswordForm>, axum::extract::rejection::FormRejection>,
 ) -> ApiResult<Response> {
     let Form(form) = form.map_err(|e| match e {
@@ -111,7 +128,7 @@ pub async fn raw_with_form(
         ),
         e => ApiError::bad_request("invalid_form", e.body_text()),
     })?;
-    serve_raw(&state, &token, Some(&form.password), ip, &headers, false).await
+    serve_raw(&state, &token, Some(&form.password), ip, &conditions, false).await
 }
 
 async fn serve_raw(
@@ -119,13 +136,13 @@ async fn serve_raw(
     token: &str,
     password: Option<&str>,
     ip: std::net::IpAddr,
-    headers: &HeaderMap,
+    conditions: &Conditions,
     head: bool,
 ) -> ApiResult<Response> {
     let resolved = shares::resolve(state, token).await?;
     shares::require_active(&resolved)?;
     shares::check_password(state, &resolved, password, ip).await?;
-    shares::download(state, &resolved, headers, head).await
+    shares::download(state, &resolved, conditions, head).await
 }
 
 /// An image link's preview for the share page (inline, not counted).
@@ -137,10 +154,10 @@ async fn serve_raw(
 pub async fn preview(
     State(state): State<AppState>,
     ApiPath(token): ApiPath<String>,
-    headers: HeaderMap,
+    conditions: Conditions,
 ) -> ApiResult<Response> {
     let resolved = shares::resolve(&state, &token).await?;
-    shares::preview(&state, &resolved, &headers).await
+    shares::preview(&state, &resolved, &conditions).await
 }
 
 /// A QR code of the share's URL, as SVG.

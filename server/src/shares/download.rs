@@ -2,12 +2,14 @@
 //! a reserved slot, for links with a download limit; in the batch
 //! (`tally`) for the rest.
 
-use axum::http::{header, HeaderMap};
 use axum::response::Response;
 
 use super::{require_active, resolve, Resolved};
+use axum::http::header;
+
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiResult};
+use crate::files::download::Conditions;
 use crate::state::AppState;
 use crate::tally::Counted;
 
@@ -20,21 +22,17 @@ use crate::tally::Counted;
 pub async fn download(
     state: &AppState,
     resolved: &Resolved,
-    headers: &HeaderMap,
+    conditions: &Conditions,
     head: bool,
 ) -> ApiResult<Response> {
-    let mut headers = headers.clone();
-    if resolved.row.max_downloads.is_some() {
-        for name in [header::RANGE, header::IF_RANGE, header::IF_NONE_MATCH] {
-            headers.remove(name);
-        }
-    }
+    let unconditional = Conditions::default();
+    let conditions = if resolved.row.max_downloads.is_some() { &unconditional } else { conditions };
     if head {
-        return respond(state, resolved, &headers, Counting::Not).await;
+        return respond(state, resolved, conditions, Counting::Not).await;
     }
     if resolved.row.max_downloads.is_none() {
         // Nothing to limit: counted in the batch, no reservation.
-        return respond(state, resolved, &headers, Counting::Tally(state.clone())).await;
+        return respond(state, resolved, conditions, Counting::Tally(state.clone())).await;
     }
     let now = now_ms();
     let Some(id) = state.db.reserve_download(&resolved.row.token, now, now + LEASE_MS).await? else {
@@ -43,7 +41,7 @@ pub async fn download(
         return Err(ApiError::GoneWith("exhausted", "this link's downloads are used up"));
     };
     let reservation = Reservation::new(state.clone(), id, resolved.row.token.clone());
-    respond(state, resolved, &headers, Counting::Reserved(reservation)).await
+    respond(state, resolved, conditions, Counting::Reserved(reservation)).await
 }
 
 /// How a download through a link is counted once its last byte goes out.
@@ -72,7 +70,7 @@ impl Counting {
 async fn respond(
     state: &AppState,
     resolved: &Resolved,
-    headers: &HeaderMap,
+    conditions: &Conditions,
     counting: Counting,
 ) -> ApiResult<Response> {
     let token = resolved.row.token.clone();
@@ -103,7 +101,7 @@ async fn respond(
         (_, Some(file)) => {
             let content = crate::files::download::Content::of(state, file);
             let counted = Counted::of(file);
-            crate::files::download::serve(content, headers, move |bytes| {
+            crate::files::download::serve(content, conditions, move |bytes| {
                 counting.complete(&token, Some(&counted), bytes)
             })
             .await

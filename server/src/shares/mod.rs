@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use axum::http::{header, HeaderMap};
+use axum::http::header;
 use axum::response::Response;
 use cloudbuffer_protocol::{CreateShare, Event, Share, ShareState};
 
@@ -241,7 +241,11 @@ pub fn has_preview(row: &ShareRow, file: &FileRow) -> bool {
         && PREVIEW_TYPES.contains(&file.content_type.as_str())
 }
 
-pub async fn preview(state: &AppState, resolved: &Resolved, headers: &HeaderMap) -> ApiResult<Response> {
+pub async fn preview(
+    state: &AppState,
+    resolved: &Resolved,
+    conditions: &crate::files::download::Conditions,
+) -> ApiResult<Response> {
     require_active(resolved)?;
     if resolved.encrypted() {
         // Only the browser holding the link's key can make one.
@@ -255,7 +259,7 @@ pub async fn preview(state: &AppState, resolved: &Resolved, headers: &HeaderMap)
         return Err(ApiError::NotFound("preview"));
     }
     let content = crate::files::download::Content::of(state, file);
-    let mut response = crate::files::download::serve(content, headers, |_| {}).await?;
+    let mut response = crate::files::download::serve(content, conditions, |_| {}).await?;
     if let Ok(value) = crate::files::names::content_disposition("inline", &file.name).parse() {
         response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
     }
