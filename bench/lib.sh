@@ -4,7 +4,7 @@
 # Gives them: log/die, the cleanup trap (every process started goes into PIDS and is
 # stopped on exit, Ctrl-C included; the temp dir DIR goes away unless KEEP=1),
 # run/stop/forget, ensure_cmds (apt-get), free_port, json_field, and
-# start_server/server_fail/rss_kib for the server under test, start_xvfb for a
+# start_server/server_fail/rss_kib/upload_and_share for the server under test, start_xvfb for a
 # private X display. The sourcing script
 # sets KEEP before any exit and DIR once it has made its temp dir.
 
@@ -130,6 +130,20 @@ start_server() { # ARGS...: start $SERVER_BIN on a free port, data in $DIR/data,
         ((i < 300)) || server_fail "GET /healthz not 200 after 30 s (last: $code)"
         sleep 0.1
     done
+}
+
+upload_and_share() { # FILE NAME: upload FILE as NAME to $URL with $TOKEN, and share it;
+    # sets UPLOADED_ID and SHARE_URL (the link; add /raw or /preview)
+    local code
+    code=$(curl -sS -o "$DIR/shared.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+        -T "$1" "$URL/api/v1/files/$2") || server_fail "uploading $2 failed"
+    [[ $code == 201 ]] || server_fail "uploading $2: HTTP $code: $(head -c 300 "$DIR/shared.json")"
+    UPLOADED_ID=$(json_field "$DIR/shared.json" id)
+    code=$(curl -sS -o "$DIR/shared.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+        -H 'Content-Type: application/json' -d "{\"file_id\":\"$UPLOADED_ID\"}" "$URL/api/v1/shares") ||
+        server_fail "sharing $2 failed"
+    [[ $code == 201 ]] || server_fail "sharing $2: HTTP $code: $(head -c 300 "$DIR/shared.json")"
+    SHARE_URL=$(json_field "$DIR/shared.json" url)
 }
 
 start_xvfb() { # SIZE [ARGS...]: start Xvfb (screen WxHxD, more Xvfb ARGS) on the first

@@ -55,15 +55,9 @@ prepare() { # a user with a 1 KiB file, its share link and a 1 KiB text clip on 
         server_fail "register failed"
     [[ $code == 201 ]] || server_fail "register: HTTP $code"
     TOKEN=$(json_field "$DIR/auth.json" access_token)
-    code=$(curl -sS -o "$DIR/file.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
-        -T "$DIR/small.bin" "$URL/api/v1/files/small.bin") || server_fail "upload failed"
-    [[ $code == 201 ]] || server_fail "upload: HTTP $code"
-    FILE_ID=$(json_field "$DIR/file.json" id)
-    code=$(curl -sS -o "$DIR/share.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
-        -H 'Content-Type: application/json' -d "{\"file_id\":\"$FILE_ID\"}" "$URL/api/v1/shares") ||
-        server_fail "share failed"
-    [[ $code == 201 ]] || server_fail "share: HTTP $code"
-    SHARE_RAW="$(json_field "$DIR/share.json" url)/raw"
+    upload_and_share "$DIR/small.bin" small.bin
+    FILE_ID=$UPLOADED_ID
+    SHARE_RAW=$SHARE_URL/raw
     code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" -H 'X-Data-Type: text' \
         -T "$DIR/clip.txt" "$URL/api/v1/buffer") || server_fail "PUT /api/v1/buffer failed"
     [[ $code == 201 ]] || server_fail "PUT /api/v1/buffer: HTTP $code"

@@ -212,15 +212,9 @@ if [[ $SKIP_SERVER != 1 ]]; then
         echo "$name $(awk '/^Requests\/sec:/ { r = $2 } $1 == "99%" { p = $2 } END { print r, p }' <<<"$out")" >>"$DIR/small.txt"
     }
     head -c 1024 /dev/urandom >"$DIR/small.bin"
-    code=$(curl -sS -o "$DIR/small.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
-        -T "$DIR/small.bin" "$URL/api/v1/files/small.bin") || server_fail "small upload failed"
-    [[ $code == 201 ]] || server_fail "small upload: HTTP $code"
-    SMALL_ID=$(json_field "$DIR/small.json" id)
-    code=$(curl -sS -o "$DIR/share.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
-        -H 'Content-Type: application/json' -d "{\"file_id\":\"$SMALL_ID\"}" "$URL/api/v1/shares") ||
-        server_fail "creating a share failed"
-    [[ $code == 201 ]] || server_fail "share: HTTP $code"
-    SHARE_RAW="$(json_field "$DIR/share.json" url)/raw"
+    upload_and_share "$DIR/small.bin" small.bin
+    SMALL_ID=$UPLOADED_ID
+    SHARE_RAW=$SHARE_URL/raw
     # A 1 KiB text clip for GET /api/v1/buffer, and a small PNG shared for
     # the share page's preview route.
     head -c 768 /dev/urandom | base64 -w 0 | head -c 1024 >"$DIR/clip.txt"
@@ -231,14 +225,8 @@ if [[ $SKIP_SERVER != 1 ]]; then
 def chunk(kind, data): return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 raw = b"".join(b"\0" + bytes((x * 7 + y) % 256 for x in range(48)) for y in range(16))
 sys.stdout.buffer.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))' >"$DIR/small.png"
-    code=$(curl -sS -o "$DIR/png.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
-        -T "$DIR/small.png" "$URL/api/v1/files/small.png") || server_fail "PNG upload failed"
-    [[ $code == 201 ]] || server_fail "PNG upload: HTTP $code"
-    code=$(curl -sS -o "$DIR/share.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
-        -H 'Content-Type: application/json' -d "{\"file_id\":\"$(json_field "$DIR/png.json" id)\"}" "$URL/api/v1/shares") ||
-        server_fail "creating the PNG share failed"
-    [[ $code == 201 ]] || server_fail "PNG share: HTTP $code"
-    SHARE_PREVIEW="$(json_field "$DIR/share.json" url)/preview"
+    upload_and_share "$DIR/small.png" small.png
+    SHARE_PREVIEW=$SHARE_URL/preview
     code=$(curl -sS -o /dev/null -w '%{http_code}' "$SHARE_PREVIEW") || server_fail "GET $SHARE_PREVIEW failed"
     [[ $code == 200 ]] || server_fail "GET $SHARE_PREVIEW: HTTP $code"
     : >"$DIR/small.txt"

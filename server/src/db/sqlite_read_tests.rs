@@ -18,6 +18,15 @@ INSERT INTO shares (token, user_id, file_id, clip_id, password_hash, max_downloa
     VALUES ('s-clip', 'u1', NULL, 'c1', NULL, NULL, 0, 18, 9000, 19);
 ";
 
+/// A database file in a temporary directory, holding [`ROWS`].
+async fn database_with_rows() -> (tempfile::TempDir, Database) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let db = Database::connect(&url).await.unwrap();
+    sqlx::raw_sql(ROWS).execute(&db.pool).await.unwrap();
+    (dir, db)
+}
+
 /// Every read that has a calling-thread path, as text, through `db`.
 async fn reads(db: &Database) -> Vec<String> {
     let mut out = Vec::new();
@@ -44,11 +53,8 @@ async fn reads(db: &Database) -> Vec<String> {
 
 #[tokio::test]
 async fn same_rows_as_the_pool() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let db = Database::connect(&url).await.unwrap();
+    let (_dir, db) = database_with_rows().await;
     assert!(db.local.is_some(), "a file database reads on the calling thread");
-    sqlx::raw_sql(ROWS).execute(&db.pool).await.unwrap();
 
     let local = reads(&db).await;
     let pooled = reads(&Database { local: None, ..db.clone() }).await;
@@ -64,10 +70,7 @@ async fn same_rows_as_the_pool() {
 
 #[tokio::test]
 async fn a_write_is_seen_by_the_next_read() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let db = Database::connect(&url).await.unwrap();
-    sqlx::raw_sql(ROWS).execute(&db.pool).await.unwrap();
+    let (_dir, db) = database_with_rows().await;
     assert!(db.session("d1", "u1", Along::Nothing).await.unwrap().is_some());
     assert!(db.delete_device("u1", "d1").await.unwrap());
     assert!(db.session("d1", "u1", Along::Nothing).await.unwrap().is_none());
@@ -77,10 +80,7 @@ async fn a_write_is_seen_by_the_next_read() {
 /// other read has SQLite's `substr`. Both count characters, not bytes.
 #[tokio::test]
 async fn a_preview_cut_from_the_text_is_the_one_sqlite_cuts() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let db = Database::connect(&url).await.unwrap();
-    sqlx::raw_sql(ROWS).execute(&db.pool).await.unwrap();
+    let (_dir, db) = database_with_rows().await;
     for (id, text) in [("c3", "é🎉a".repeat(90)), ("c4", "short ü".to_string()), ("c5", "x".repeat(200))]
     {
         sqlx::query(
