@@ -379,3 +379,14 @@ async fn crash_leftovers_are_removed_at_start() {
         assert!(young_part.exists(), "a young temp file (maybe another instance's) was removed");
     }
 }
+
+/// A log that goes to a file (or the journal) is plain text: no colour
+/// escape codes, which would arrive there as text.
+#[tokio::test]
+async fn logs_to_a_file_carry_no_colour_codes() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Spawned::serve(data.path(), &[]).await;
+    let log = server.stderr();
+    assert!(log.contains("serving") && log.contains("address="), "the start-up line: {log}");
+    assert!(!log.contains('\u{1b}'), "escape codes in a log file: {log:?}");
+}
