@@ -31,7 +31,9 @@ ensure_cmds curl b3sum
 
 if [[ -z ${BENCH_SERVER_BIN:-} || -z ${BENCH_CLI_BIN:-} ]]; then
     log "building (release, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-    cargo build --release --quiet --manifest-path "$REPO/Cargo.toml" -p cloudbuffer-server -p cloudbuffer-client
+    # From the repository, like the other scripts: its .cargo/config.toml sets how
+    # SQLite is compiled, and a build from elsewhere would rebuild it without.
+    (cd "$REPO" && cargo build --release --quiet -p cloudbuffer-server -p cloudbuffer-client) || die "build failed"
 fi
 SERVER_BIN=${BENCH_SERVER_BIN:-$CARGO_TARGET_DIR/release/cloudbuffer-server}
 CLI_BIN=${BENCH_CLI_BIN:-$CARGO_TARGET_DIR/release/cloudbuffer}
