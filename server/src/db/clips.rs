@@ -87,13 +87,26 @@ impl NewClip<'_> {
     }
 }
 
+/// A clip's columns, `c_`-prefixed, from `clips c`, with `$preview` as
+/// `c_preview` and `$extra` after the rest.
+macro_rules! clip_columns {
+    ($preview:literal, $extra:literal) => {
+        concat!(
+            "c.id AS c_id, c.user_id AS c_user_id, c.kind AS c_kind, c.size AS c_size, ",
+            $preview,
+            " AS c_preview, c.origin_device_id AS c_origin, c.created_at AS c_created_at, \
+             c.expires_at AS c_expires_at, c.encrypted AS c_encrypted",
+            $extra
+        )
+    };
+}
+
 /// A clip's columns, `c_`-prefixed, from `clips c`. A plain text clip's
 /// preview is the first [`PREVIEW_CHARS`] characters of its text.
-pub(super) const CLIP_COLUMNS_AS_C: &str =
-    "c.id AS c_id, c.user_id AS c_user_id, c.kind AS c_kind, c.size AS c_size, \
-     CASE WHEN c.encrypted <> 0 THEN c.preview_field ELSE substr(c.text_content, 1, 200) END AS c_preview, \
-     c.origin_device_id AS c_origin, c.created_at AS c_created_at, c.expires_at AS c_expires_at, \
-     c.encrypted AS c_encrypted";
+pub(super) const CLIP_COLUMNS_AS_C: &str = clip_columns!(
+    "CASE WHEN c.encrypted <> 0 THEN c.preview_field ELSE substr(c.text_content, 1, 200) END",
+    ""
+);
 
 /// The length of a text clip's preview, in characters (`substr` counts
 /// characters too).
@@ -105,12 +118,9 @@ const PREVIEW_CHARS: usize = 200;
 /// the clip's file as `f_` columns: what sending a clip's content needs.
 /// Read back with [`clip_with_text_from_row`].
 pub(super) fn clip_with_text_columns() -> String {
-    let columns = CLIP_COLUMNS_AS_C.replace(
-        "ELSE substr(c.text_content, 1, 200) END AS c_preview",
-        "END AS c_preview, c.text_content AS c_text",
-    );
-    assert!(columns.contains("c_text"), "the preview column changed");
-    format!("{columns}, {FILE_COLUMNS_AS_F}")
+    const COLUMNS: &str =
+        clip_columns!("CASE WHEN c.encrypted <> 0 THEN c.preview_field END", ", c.text_content AS c_text");
+    format!("{COLUMNS}, {FILE_COLUMNS_AS_F}")
 }
 
 /// The preview of a plain text: its first [`PREVIEW_CHARS`] characters.

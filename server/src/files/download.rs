@@ -197,6 +197,7 @@ pub async fn serve(
     headers.insert(header::CONTENT_TYPE, content_type);
     headers.insert(header::CONTENT_DISPOSITION, owned_value(disposition)?);
 
+    let bytes = read(&content, start, len).await.map_err(|e| unreadable(&content, e))?;
     let reaches_end = start + len == content.size;
     let mut on_complete = Some(on_complete).filter(|_| reaches_end);
     if len == 0 {
@@ -205,11 +206,11 @@ pub async fn serve(
             hook(0);
         }
     }
-    let body = match read(&content, start, len).await.map_err(|e| unreadable(&content, e))? {
+    let body = match bytes {
         Read::Whole(bytes) => Body::new(Whole { bytes: Some(bytes), on_complete }),
         Read::Stream(reader) => {
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-            Body::from_stream(Counted {
+            Body::from_stream(CountingStream {
                 inner: reader,
                 sent: 0,
                 expected: len,
@@ -322,14 +323,14 @@ impl<F: FnOnce(u64)> http_body::Body for Whole<F> {
 }
 
 /// A byte stream that calls a hook once every expected byte was yielded.
-struct Counted<S> {
+struct CountingStream<S> {
     inner: S,
     sent: u64,
     expected: u64,
     on_complete: Option<Box<dyn FnOnce(u64) + Send>>,
 }
 
-impl<S> Stream for Counted<S>
+impl<S> Stream for CountingStream<S>
 where
     S: Stream<Item = std::io::Result<Bytes>> + Unpin,
 {

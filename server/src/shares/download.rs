@@ -2,11 +2,10 @@
 //! a reserved slot, for links with a download limit; in the batch
 //! (`tally`) for the rest.
 
+use axum::http::header;
 use axum::response::Response;
 
 use super::{require_active, resolve, Resolved};
-use axum::http::header;
-
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::files::download::Conditions;
