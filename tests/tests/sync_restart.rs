@@ -20,7 +20,7 @@ async fn clips_made_while_the_server_is_down_are_delivered_exactly_once() {
     let engine_a = start(a.engine(Arc::new(clip_a.clone()))).await;
     let engine_b = start(b.engine(Arc::new(clip_b.clone()))).await;
     clip_a.set_text("before the outage");
-    eventually("B gets the first text", 5, || async {
+    eventually("B gets the first text", 15, || async {
         clip_b.text().as_deref() == Some("before the outage")
     })
     .await;
@@ -37,7 +37,7 @@ async fn clips_made_while_the_server_is_down_are_delivered_exactly_once() {
     tokio::time::sleep(Duration::from_millis(1200)).await;
 
     server.restart().await;
-    eventually("B gets the last offline text", 10, || async {
+    eventually("B gets the last offline text", 15, || async {
         clip_b.text().as_deref() == Some("offline 3")
     })
     .await;
@@ -57,7 +57,8 @@ async fn clips_made_while_the_server_is_down_are_delivered_exactly_once() {
 
     // Still live after the restart, both ways.
     clip_b.set_text("after the outage");
-    eventually("A gets B's text", 5, || async { clip_a.text().as_deref() == Some("after the outage") }).await;
+    eventually("A gets B's text", 15, || async { clip_a.text().as_deref() == Some("after the outage") })
+        .await;
     assert_quiet_count(&a.client, QUIET, 5).await;
     engine_a.stop().await.unwrap();
     engine_b.stop().await.unwrap();
@@ -76,7 +77,7 @@ async fn a_clip_sent_just_before_a_crash_is_not_sent_again() {
     let clip_a = MemoryClipboard::new();
     clip_a.set_text("never sent");
     let engine_a = start(a.engine(Arc::new(clip_a.clone()))).await;
-    eventually("the queue is empty", 5, || async { engine_a.status().borrow().queued == 0 }).await;
+    eventually("the queue is empty", 15, || async { engine_a.status().borrow().queued == 0 }).await;
     assert_quiet_count(&a.client, QUIET, 2).await;
     assert_eq!(server_clips(&a.client).await, vec!["never sent", "sent, then crashed"]);
     engine_a.stop().await.unwrap();
@@ -91,10 +92,10 @@ async fn an_engine_that_was_away_catches_up_once() {
     // B is not running while A copies.
     clip_b.set_text("B's own old text");
     clip_a.set_text("copied while B was away");
-    eventually("A sent it", 5, || async { engine_a.status().borrow().sent == 1 }).await;
+    eventually("A sent it", 15, || async { engine_a.status().borrow().sent == 1 }).await;
 
     let engine_b = start(b.engine(Arc::new(clip_b.clone()))).await;
-    eventually("B catches up", 5, || async { clip_b.text().as_deref() == Some("copied while B was away") })
+    eventually("B catches up", 15, || async { clip_b.text().as_deref() == Some("copied while B was away") })
         .await;
     engine_b.stop().await.unwrap();
 
@@ -120,8 +121,8 @@ async fn an_engine_that_was_away_catches_up_once() {
         .unwrap();
     assert_eq!(response.status(), 201);
     let engine_b = start(b.engine(Arc::new(clip_b.clone()))).await;
-    eventually("B catches up", 5, || async { clip_b.text().as_deref() == Some("from a script") }).await;
-    eventually("A got it live", 5, || async { clip_a.text().as_deref() == Some("from a script") }).await;
+    eventually("B catches up", 15, || async { clip_b.text().as_deref() == Some("from a script") }).await;
+    eventually("A got it live", 15, || async { clip_a.text().as_deref() == Some("from a script") }).await;
     assert_quiet_count(&a.client, QUIET, 2).await;
     engine_a.stop().await.unwrap();
     engine_b.stop().await.unwrap();
