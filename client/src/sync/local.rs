@@ -40,20 +40,27 @@ pub(super) async fn baseline(shared: &Arc<Shared>) {
 pub(super) async fn watch(shared: Arc<Shared>, cancel: CancellationToken) {
     let mut changes = if shared.config.use_events { shared.clipboard.changes() } else { None };
     let polling = changes.is_none();
+    // A new subscription takes the clipboard's current change as seen: one
+    // made between the baseline and here would wait for the next change.
+    // So the first look comes before any wait.
+    let mut first = true;
     loop {
-        match &mut changes {
-            Some(rx) => tokio::select! {
-                _ = cancel.cancelled() => return,
-                changed = rx.changed() => if changed.is_err() {
-                    // The backend lost its event source: poll from now on.
-                    changes = None;
+        if !first {
+            match &mut changes {
+                Some(rx) => tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    changed = rx.changed() => if changed.is_err() {
+                        // The backend lost its event source: poll from now on.
+                        changes = None;
+                    },
                 },
-            },
-            None => tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(shared.config.poll_interval) => {}
-            },
+                None => tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(shared.config.poll_interval) => {}
+                },
+            }
         }
+        first = false;
         let polling = polling || changes.is_none();
         match shared.blocking(move |s| look(s, polling, false)).await {
             Ok(Seen::Queued) => {
